@@ -1,0 +1,355 @@
+"""Read CoNLL-2003 files into documents and into the rows Spark NLP's ``CoNLL().readDataset`` builds.
+
+Pure Python, no Spark: the Spark reader maps :func:`document_rows` over :func:`read_conll_documents`.
+
+The rows follow Spark NLP's ``com.johnsnowlabs.nlp.training.CoNLL`` (``readLines`` + ``coreTransformation``):
+
+- the text of a row is the first column of each token line joined by ``delimiter``; with
+  ``explode_sentences=False`` the sentences of one ``-DOCSTART-`` document are joined by ``"\\n\\n"``, and a
+  document whose last sentence is followed by a blank line keeps a trailing ``"\\n\\n"``;
+- ``document``: one ``document`` annotation over the whole text, metadata ``{"training": "true"}``;
+- ``sentence``: annotator type ``document``, one per sentence, metadata ``{"sentence": i}``;
+- ``token``: metadata ``{"sentence": i}``; ``pos`` and ``label`` (type ``pos`` / ``named_entity``):
+  metadata ``{"word": token, "sentence": i}``; ``i`` counts sentences within the row from 0;
+- ``doc_id``: the third field of the ``-DOCSTART-`` line with one pair of surrounding hyphens removed
+  (``-X-`` -> ``X``), ``X`` when there is none.
+
+Where Spark NLP silently skips or misreads a line (too few columns, a label column that holds no IOB tag) this
+reader raises :class:`ConllFormatError` naming ``file:line`` instead.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sparktag.annotation import Annotation, AnnotatorType
+
+DOCSTART = "-DOCSTART-"
+
+# Java's String.trim() strips every char <= U+0020 (so \r from CRLF files, tabs, spaces) and nothing else.
+_JAVA_TRIM_CHARS = "".join(chr(c) for c in range(0x21))
+_IOB_LABEL = re.compile(r"O|[BIES]-.+")
+_SURROUNDING_HYPHENS = re.compile(r"-(.+)-")
+_GLOB_CHARS = re.compile(r"[*?\[]")
+# Spark NLP appends System.lineSeparator twice between sentences when explodeSentences is false (Linux: \n).
+_SENTENCE_SEPARATOR = "\n\n"
+
+
+class ConllFormatError(ValueError):
+    """A CoNLL file that cannot be read; the message starts with ``file:line:`` and says what to change."""
+
+
+@dataclass
+class ConllToken:
+    """One token line: the word, its POS tag, its NER label and its 1-based line number in its file."""
+
+    text: str
+    pos: str
+    label: str
+    line: int
+
+
+@dataclass
+class ConllSentence:
+    """A run of token lines between blank lines; ``line`` is the line of its first token."""
+
+    tokens: list[ConllToken]
+    doc_index: int
+    path: str
+    line: int
+
+
+@dataclass
+class ConllDocument:
+    """The sentences between two ``-DOCSTART-`` lines (or the whole file when it has none).
+
+    Args:
+        sentences: the sentences, in file order (never empty).
+        doc_index: 0-based position among all documents of one :func:`read_conll_documents` call.
+        path: the file the document was read from.
+        doc_id: the third field of the ``-DOCSTART-`` line as written (``"-X-"``), ``None`` when absent.
+        ends_with_blank_line: whether a blank line followed the last sentence; Spark NLP then ends the
+            unexploded text with ``"\\n\\n"``.
+        delimiter: the column delimiter, which Spark NLP also puts between the tokens of the text.
+    """
+
+    sentences: list[ConllSentence]
+    doc_index: int
+    path: str
+    doc_id: str | None
+    ends_with_blank_line: bool = False
+    delimiter: str = " "
+
+
+def resolve_paths(path: str) -> list[str]:
+    """The CoNLL files ``path`` names: a file, a folder (its regular, non-hidden files) or a glob, sorted.
+
+    Raises:
+        FileNotFoundError: when nothing matches; the message names ``path``.
+
+    Example:
+        >>> resolve_paths("data/conll/*")  # doctest: +SKIP
+        ['data/conll/a.conll', 'data/conll/b.conll']
+    """
+    if os.path.isfile(path):
+        return [path]
+    if os.path.isdir(path):
+        files = sorted(
+            os.path.join(path, name)
+            for name in os.listdir(path)
+            if not name.startswith(".") and os.path.isfile(os.path.join(path, name))
+        )
+        if not files:
+            raise FileNotFoundError(f"CoNLL folder {path!r} holds no regular (non-hidden) files")
+        return files
+    if _GLOB_CHARS.search(path):
+        files = sorted(p for p in glob.glob(path) if os.path.isfile(p))
+        if not files:
+            raise FileNotFoundError(f"no CoNLL file matches the pattern {path!r}")
+        return files
+    raise FileNotFoundError(
+        f"CoNLL path {path!r} does not exist (give a file, a folder or a glob like 'dir/*')"
+    )
+
+
+def iob1_to_iob2(tags: list[str]) -> list[str]:
+    """Rewrite one sentence's tags so every entity starts with ``B-`` (IOB1 -> IOB2).
+
+    ``I-X`` (or ``E-X``) that does not continue an entity of type ``X`` becomes ``B-X``; ``S-X`` becomes
+    ``B-X`` and ``E-X`` inside an entity becomes ``I-X``, so IOB2 and BIOES input come out as IOB2 too.
+
+    Example:
+        >>> iob1_to_iob2(["I-PER", "I-PER", "O", "I-LOC", "B-LOC"])
+        ['B-PER', 'I-PER', 'O', 'B-LOC', 'B-LOC']
+    """
+    out: list[str] = []
+    previous_type: str | None = None  # entity type of the previous tag, None after O or a sentence start
+    for tag in tags:
+        if tag == "O":
+            out.append(tag)
+            previous_type = None
+            continue
+        prefix, sep, entity_type = tag.partition("-")
+        if not sep or prefix not in ("B", "I", "E", "S"):
+            raise ValueError(f"tag {tag!r} is not an IOB tag; expected 'O' or B-/I-/E-/S-<type>")
+        if prefix in ("B", "S") or previous_type != entity_type:
+            out.append(f"B-{entity_type}")
+        else:
+            out.append(f"I-{entity_type}")
+        # an entity ends at E- or S-, so a following I- of the same type starts a new one
+        previous_type = None if prefix in ("E", "S") else entity_type
+    return out
+
+
+def read_conll_documents(
+    path: str,
+    *,
+    label_index: int = 3,
+    pos_index: int = 1,
+    delimiter: str = " ",
+    to_iob2: bool = False,
+) -> Iterator[ConllDocument]:
+    """Stream the documents of the CoNLL file(s) at ``path`` (see :func:`resolve_paths`), line by line.
+
+    Args:
+        path: a file, a folder or a glob; each file is read on its own (a document never spans files).
+        label_index: 0-based column of the NER label (Spark NLP's ``conllLabelIndex``).
+        pos_index: 0-based column of the POS tag (Spark NLP's ``conllPosIndex``).
+        delimiter: the literal string between columns (Spark NLP's ``delimiter``), e.g. ``" "`` or ``"\\t"``.
+        to_iob2: rewrite each sentence's labels with :func:`iob1_to_iob2`.
+
+    Returns:
+        An iterator of :class:`ConllDocument`; an empty file, or one of only ``-DOCSTART-`` lines, gives none.
+
+    Raises:
+        FileNotFoundError: when ``path`` matches no file.
+        ConllFormatError: a token line with too few columns, a label that is not ``O``/``B-``/``I-``/``E-``/
+            ``S-<type>``, an empty token, or bytes that are not UTF-8; the message starts with ``file:line:``.
+
+    Example:
+        >>> for doc in read_conll_documents("train.conll"):  # doctest: +SKIP
+        ...     rows = document_rows(doc, explode_sentences=True)
+    """
+    if not delimiter:
+        raise ValueError("delimiter must be a non-empty string, e.g. ' ' or '\\t'")
+    if label_index < 0 or pos_index < 0:
+        raise ValueError(f"label_index ({label_index}) and pos_index ({pos_index}) must be >= 0")
+    doc_index = 0
+    for file_path in resolve_paths(path):
+        for doc in _read_file(file_path, label_index, pos_index, delimiter, to_iob2, doc_index):
+            doc_index += 1
+            yield doc
+
+
+def _read_file(
+    path: str, label_index: int, pos_index: int, delimiter: str, to_iob2: bool, first_doc_index: int
+) -> Iterator[ConllDocument]:
+    """The documents of one file, following Spark NLP's ``CoNLL.readLines`` state machine."""
+    doc_index = first_doc_index
+    doc_id: str | None = None
+    sentences: list[ConllSentence] = []
+    tokens: list[ConllToken] = []
+    min_columns = max(label_index, pos_index) + 1
+
+    def close_sentence() -> None:
+        if tokens:
+            if to_iob2:
+                for token, tag in zip(tokens, iob1_to_iob2([t.label for t in tokens]), strict=True):
+                    token.label = tag
+            sentences.append(ConllSentence(list(tokens), doc_index, path, tokens[0].line))
+            tokens.clear()
+
+    def close_document(ends_with_blank_line: bool) -> ConllDocument | None:
+        nonlocal doc_index, sentences
+        if not sentences:
+            return None
+        doc = ConllDocument(sentences, doc_index, path, doc_id, ends_with_blank_line, delimiter)
+        sentences = []
+        doc_index += 1
+        return doc
+
+    last_sentence_closed_by_blank = False
+    with open(path, "rb") as stream:  # bytes, so a bad byte is reported with its line
+        for line_no, raw in enumerate(stream, start=1):
+            try:
+                decoded = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise ConllFormatError(
+                    f"{path}:{line_no}: not valid UTF-8 (byte 0x{raw[e.start]:02x} at byte {e.start + 1} "
+                    f"of the line); re-encode the file as UTF-8, e.g. iconv -f latin1 -t utf-8"
+                ) from None
+            if line_no == 1:
+                decoded = decoded.removeprefix("\ufeff")
+            line = decoded.strip(_JAVA_TRIM_CHARS)
+            items = line.split(delimiter)
+
+            if items[0] == DOCSTART or line.startswith(DOCSTART + " "):
+                # the second test: "-DOCSTART- -X- -X- O" in a tab-separated file, which Spark NLP would
+                # take for a blank line (one column) and so never start a new document
+                close_sentence()
+                doc = close_document(last_sentence_closed_by_blank)
+                if doc is not None:
+                    yield doc
+                fields = items if items[0] == DOCSTART else line.split()
+                doc_id = fields[2] if len(fields) > 2 else None
+                last_sentence_closed_by_blank = False
+            elif not line:
+                if tokens:
+                    close_sentence()
+                    last_sentence_closed_by_blank = True
+            else:
+                tokens.append(_parse_token(path, line_no, items, label_index, pos_index, min_columns))
+                last_sentence_closed_by_blank = False
+
+    close_sentence()
+    doc = close_document(last_sentence_closed_by_blank)
+    if doc is not None:
+        yield doc
+
+
+def _parse_token(
+    path: str, line_no: int, items: list[str], label_index: int, pos_index: int, min_columns: int
+) -> ConllToken:
+    if len(items) < min_columns:
+        which = (
+            f"label index {label_index} needs at least {label_index + 1} (set conllLabelIndex or delimiter?)"
+            if len(items) <= label_index
+            else f"pos index {pos_index} needs at least {pos_index + 1} (set conllPosIndex or delimiter?)"
+        )
+        plural = "column" if len(items) == 1 else "columns"
+        raise ConllFormatError(f"{path}:{line_no}: token line has {len(items)} {plural}, {which}")
+    word = items[0]
+    if not word.strip(_JAVA_TRIM_CHARS):
+        raise ConllFormatError(
+            f"{path}:{line_no}: the token (first column) is empty; remove the leading delimiter"
+        )
+    label = items[label_index]
+    if not _IOB_LABEL.fullmatch(label):
+        raise ConllFormatError(
+            f"{path}:{line_no}: label {label!r} in column {label_index} is not an IOB tag (expected 'O' or "
+            f"B-/I-/E-/S-<type>); check conllLabelIndex, or prefix bare labels with I-"
+        )
+    return ConllToken(text=word, pos=items[pos_index], label=label, line=line_no)
+
+
+def document_rows(
+    doc: ConllDocument, *, explode_sentences: bool = True, include_doc_id: bool = False
+) -> list[dict[str, object]]:
+    """The rows Spark NLP's CoNLL reader makes of one document: one per sentence, or one for the document.
+
+    Args:
+        doc: a document from :func:`read_conll_documents`.
+        explode_sentences: one row per sentence (Spark NLP's default) instead of one per document.
+        include_doc_id: add ``doc_id``: the ``-DOCSTART-`` id without surrounding hyphens, ``X`` if none.
+
+    Returns:
+        Dicts with keys ``doc_id`` (when asked), ``text``, ``document``, ``sentence``, ``token``, ``pos`` and
+        ``label``; each annotation column is a ``list[Annotation]``.
+
+    Example:
+        >>> doc = ConllDocument([ConllSentence([ConllToken("Hi", "UH", "O", 1)], 0, "f", 1)], 0, "f", None)
+        >>> document_rows(doc)[0]["token"][0].metadata
+        {'sentence': '0'}
+    """
+    groups = [[s] for s in doc.sentences] if explode_sentences else [doc.sentences]
+    doc_id = _remove_surrounding_hyphens(doc.doc_id or "X")
+    rows: list[dict[str, object]] = []
+    for group in groups:
+        row: dict[str, object] = {"doc_id": doc_id} if include_doc_id else {}
+        trailing = not explode_sentences and doc.ends_with_blank_line
+        row.update(_pack(group, doc.delimiter, trailing))
+        rows.append(row)
+    return rows
+
+
+def _pack(sentences: list[ConllSentence], delimiter: str, trailing_separator: bool) -> dict[str, object]:
+    """Build the text and the five annotation columns of one row from its sentences."""
+    parts: list[str] = []
+    length = 0
+    sentence_spans: list[tuple[int, int]] = []  # (begin, end) inclusive, per sentence
+    token_col: list[Annotation] = []
+    pos_col: list[Annotation] = []
+    label_col: list[Annotation] = []
+    for index, sentence in enumerate(sentences):
+        if index:
+            parts.append(_SENTENCE_SEPARATOR)
+            length += len(_SENTENCE_SEPARATOR)
+        sentence_begin = length
+        meta = {"sentence": str(index)}
+        for position, token in enumerate(sentence.tokens):
+            if position:
+                parts.append(delimiter)
+                length += len(delimiter)
+            begin, end = length, length + len(token.text) - 1  # inclusive end
+            parts.append(token.text)
+            length += len(token.text)
+            token_col.append(Annotation(AnnotatorType.TOKEN, begin, end, token.text, dict(meta)))
+            tagged_meta = {"word": token.text, **meta}
+            pos_col.append(Annotation(AnnotatorType.POS, begin, end, token.pos, dict(tagged_meta)))
+            label_col.append(Annotation(AnnotatorType.NAMED_ENTITY, begin, end, token.label, tagged_meta))
+        sentence_spans.append((sentence_begin, length - 1))
+    if trailing_separator:
+        parts.append(_SENTENCE_SEPARATOR)
+    text = "".join(parts)
+    sentence_annotations = [
+        Annotation(AnnotatorType.DOCUMENT, begin, end, text[begin : end + 1], {"sentence": str(index)})
+        for index, (begin, end) in enumerate(sentence_spans)
+    ]
+    return {
+        "text": text,
+        "document": [Annotation(AnnotatorType.DOCUMENT, 0, len(text) - 1, text, {"training": "true"})],
+        "sentence": sentence_annotations,
+        "token": token_col,
+        "pos": pos_col,
+        "label": label_col,
+    }
+
+
+def _remove_surrounding_hyphens(doc_id: str) -> str:
+    """Spark NLP's ``removeSurroundingHyphens``: ``-X-`` -> ``X``, ``-3-1-`` -> ``3-1``, ``3-2`` stays."""
+    match = _SURROUNDING_HYPHENS.search(doc_id)
+    return match.group(1) if match else doc_id

@@ -1,0 +1,155 @@
+"""What the training loop tells its listeners: plain dataclasses, no torch, no MLflow.
+
+The loop (``ner/train.py``) emits these; the Spark NLP log file, the progress bar and MLflow autologging are
+each one listener. Scores are counts plus derived values, so a listener can print them in any format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass
+class LabelCounts:
+    """True positives, false positives and false negatives of one label (a tag or an entity type)."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+@dataclass
+class Scores:
+    """Per-label counts with micro and macro averages.
+
+    ``macro_*`` follows Spark NLP's NerDL log: macro precision and recall are the means over labels, and
+    macro F1 is the harmonic mean of those two means (not the mean of per-label F1s).
+    """
+
+    per_label: dict[str, LabelCounts] = field(default_factory=dict)
+
+    @property
+    def total(self) -> LabelCounts:
+        return LabelCounts(
+            tp=sum(c.tp for c in self.per_label.values()),
+            fp=sum(c.fp for c in self.per_label.values()),
+            fn=sum(c.fn for c in self.per_label.values()),
+        )
+
+    @property
+    def micro_precision(self) -> float:
+        return self.total.precision
+
+    @property
+    def micro_recall(self) -> float:
+        return self.total.recall
+
+    @property
+    def micro_f1(self) -> float:
+        return self.total.f1
+
+    @property
+    def macro_precision(self) -> float:
+        n = len(self.per_label)
+        return sum(c.precision for c in self.per_label.values()) / n if n else 0.0
+
+    @property
+    def macro_recall(self) -> float:
+        n = len(self.per_label)
+        return sum(c.recall for c in self.per_label.values()) / n if n else 0.0
+
+    @property
+    def macro_f1(self) -> float:
+        p, r = self.macro_precision, self.macro_recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+@dataclass
+class Evaluation:
+    """Scores of the model on one dataset after an epoch.
+
+    Args:
+        name: ``"validation"`` or ``"test"``.
+        examples: number of sentences scored.
+        fraction: for validation, the share of the training data held out (``validationSplit``), else ``None``.
+        elapsed_s: time spent evaluating.
+        token: Spark NLP's token-level scores, one label per non-O tag (``B-PER``, ``I-PER``, ...).
+        entity: strict CoNLL (conlleval) chunk-level scores, one label per entity type (``PER``, ...).
+    """
+
+    name: str
+    examples: int
+    elapsed_s: float
+    token: Scores
+    entity: Scores
+    fraction: float | None = None
+
+
+@dataclass
+class TrainingStarted:
+    graph: str  # a description of the network, for the log's "Name of the selected graph" line
+    total_epochs: int
+    lr: float
+    batch_size: int
+    labels: list[str]  # every tag, O included
+    chars: int  # size of the character vocabulary
+    training_examples: int
+    params: dict[str, object] = field(default_factory=dict)  # every hyperparameter, JSON-able
+
+
+@dataclass
+class EpochStarted:
+    epoch: int  # 1-based
+    total_epochs: int
+    lr: float
+    dataset_size: int
+
+
+@dataclass
+class BatchEnded:
+    epoch: int
+    batch: int  # 1-based within the epoch
+    total_batches: int
+    loss: float  # summed loss of this batch
+
+
+@dataclass
+class EpochEnded:
+    epoch: int  # 1-based
+    total_epochs: int
+    lr: float
+    elapsed_s: float  # training time of the epoch, evaluation excluded
+    loss: float  # summed loss over the epoch's batches
+    batches: int
+    validation: Evaluation | None = None
+    test: Evaluation | None = None
+
+
+@dataclass
+class TrainingEnded:
+    epochs: int  # epochs actually run
+    elapsed_s: float
+    best_epoch: int | None = None  # the epoch whose weights were kept (useBestModel), else None
+
+
+Event = TrainingStarted | EpochStarted | BatchEnded | EpochEnded | TrainingEnded
+
+
+class Listener(Protocol):
+    """Anything with ``on_event``; a listener that raises is warned about and dropped, never fatal."""
+
+    def on_event(self, event: Event) -> None: ...

@@ -1,0 +1,212 @@
+"""Saving and loading stages: params as Spark MLlib metadata JSON, weights as named files in parquet.
+
+Layout of a saved stage (what ``write().save(path)`` makes and what ``Stage.load(path)`` reads)::
+
+    path/metadata/part-00000      # one JSON line: class, uid, paramMap, defaultParamMap (pyspark's format)
+    path/data/part-00000.parquet  # only for stages with weights: rows (name string, part int, bytes binary)
+
+Both are readable with ``json`` and ``pyarrow`` alone, so :func:`load_stage_local` rebuilds a stage (and a whole
+saved ``PipelineModel``) without starting Spark, for serving. Files are stored in parts of at most
+``PART_BYTES`` so no single parquet cell or JVM message grows with the model.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from pyspark.ml.util import (
+    DefaultParamsReadable,
+    DefaultParamsReader,
+    DefaultParamsWritable,
+    DefaultParamsWriter,
+    MLReader,
+    MLWriter,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.ml.param import Params
+
+PART_BYTES = 8 * 1024 * 1024
+DATA_DIR = "data"
+
+
+def is_local_path(path: str) -> bool:
+    """True for a plain path or a ``file:`` URI (written with pyarrow); other schemes go through Spark."""
+    scheme = urlparse(path).scheme
+    return scheme in ("", "file") or (len(scheme) == 1 and os.name == "nt")
+
+
+def local_path(path: str) -> str:
+    return urlparse(path).path if path.startswith("file:") else path
+
+
+def write_files(path: str, files: dict[str, bytes], spark: Any = None) -> None:
+    """Write named files under ``path/data`` as one parquet table, split into parts of PART_BYTES."""
+    rows = [
+        (name, i, content[start : start + PART_BYTES])
+        for name, content in sorted(files.items())
+        for i, start in enumerate(range(0, max(len(content), 1), PART_BYTES))
+    ]
+    data_path = path.rstrip("/") + "/" + DATA_DIR
+    if is_local_path(path):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        out = local_path(data_path)
+        os.makedirs(out, exist_ok=True)
+        table = pa.table(
+            {
+                "name": pa.array([r[0] for r in rows], pa.string()),
+                "part": pa.array([r[1] for r in rows], pa.int32()),
+                "bytes": pa.array([r[2] for r in rows], pa.binary()),
+            }
+        )
+        pq.write_table(table, os.path.join(out, "part-00000.parquet"))
+        return
+    from pyspark.sql import SparkSession
+
+    spark = spark or SparkSession.active()
+    df = spark.createDataFrame(rows, "name string, part int, bytes binary").coalesce(1)
+    df.write.mode("overwrite").parquet(data_path)
+
+
+def read_files(path: str) -> dict[str, bytes]:
+    """Read the named files that :func:`write_files` stored under ``path/data``."""
+    data_path = path.rstrip("/") + "/" + DATA_DIR
+    if is_local_path(path):
+        import pyarrow.dataset as ds
+
+        local = local_path(data_path)
+        if not os.path.isdir(local):
+            raise FileNotFoundError(
+                f"{local} is missing: {path} is not a saved sparktag stage with weights "
+                "(save one with stage.write().overwrite().save(path))"
+            )
+        table = ds.dataset(local, format="parquet").to_table()
+        rows = zip(
+            table.column("name").to_pylist(),
+            table.column("part").to_pylist(),
+            table.column("bytes").to_pylist(),
+            strict=True,
+        )
+    else:
+        from pyspark.sql import SparkSession
+
+        collected = SparkSession.active().read.parquet(data_path).collect()
+        rows = ((r["name"], r["part"], r["bytes"]) for r in collected)
+    parts: dict[str, list[tuple[int, bytes]]] = {}
+    for name, part, content in rows:
+        parts.setdefault(name, []).append((part, content))
+    return {name: b"".join(c for _, c in sorted(chunks)) for name, chunks in parts.items()}
+
+
+class ParamsReadWrite(DefaultParamsReadable, DefaultParamsWritable):
+    """Persistence for stages whose state is all in their params."""
+
+
+class WeightsWriter(MLWriter):
+    """Writes params metadata, then the stage's ``_to_files()`` under ``path/data``."""
+
+    def __init__(self, instance: Any) -> None:
+        super().__init__()
+        self.instance = instance
+
+    def saveImpl(self, path: str) -> None:
+        DefaultParamsWriter.saveMetadata(self.instance, path, self.sparkSession)
+        write_files(path, self.instance._to_files(), self.sparkSession)
+
+
+class WeightsReader(MLReader):
+    """Reads what :class:`WeightsWriter` wrote and hands the files to ``cls._from_files``."""
+
+    def __init__(self, cls: type) -> None:
+        super().__init__()
+        self.cls = cls
+
+    def load(self, path: str) -> Any:
+        metadata = DefaultParamsReader.loadMetadata(path, self.sparkSession)
+        instance = _instantiate(metadata)
+        instance._from_files(read_files(path))
+        return instance
+
+
+class WeightsReadWrite:
+    """Persistence for stages that carry weights: implement ``_to_files`` and ``_from_files``."""
+
+    def write(self) -> MLWriter:
+        return WeightsWriter(self)
+
+    @classmethod
+    def read(cls) -> MLReader:
+        return WeightsReader(cls)
+
+    @classmethod
+    def load(cls, path: str) -> Any:
+        return cls.read().load(path)
+
+    def _to_files(self) -> dict[str, bytes]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _from_files(self, files: dict[str, bytes]) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _import_class(name: str) -> type:
+    module, _, cls = name.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), cls)
+    except (ImportError, AttributeError) as err:
+        raise ImportError(
+            f"saved stage class {name} cannot be imported; is the package that defines it installed?"
+        ) from err
+
+
+def _instantiate(metadata: dict[str, Any]) -> Params:
+    """Build a stage from parsed metadata: right class, same uid, same params and defaults."""
+    cls = _import_class(metadata["class"])
+    instance = cls()
+    instance._resetUid(metadata["uid"])
+    DefaultParamsReader.getAndSetParams(instance, metadata)
+    return instance
+
+
+def read_metadata_local(path: str) -> dict[str, Any]:
+    """Parse ``path/metadata`` with plain file reads (no Spark)."""
+    folder = os.path.join(local_path(path), "metadata")
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.startswith("part-"))
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{folder} is missing: {path} is not a saved Spark ML stage or pipeline"
+        ) from None
+    for name in names:
+        with open(os.path.join(folder, name), encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    return json.loads(line)
+    raise ValueError(f"{folder} holds no metadata line: the save of {path} did not finish")
+
+
+def load_stage_local(path: str) -> Any:
+    """Load a saved sparktag stage, or a whole saved ``PipelineModel``, without Spark.
+
+    A ``PipelineModel`` comes back as a list of stages, in order.
+    """
+    metadata = read_metadata_local(path)
+    if metadata["class"] in ("pyspark.ml.pipeline.PipelineModel", "pyspark.ml.PipelineModel"):
+        stages_dir = os.path.join(local_path(path), "stages")
+        uids = metadata["paramMap"]["stageUids"]
+        folders = {name.split("_", 1)[1]: name for name in os.listdir(stages_dir)}
+        return [load_stage_local(os.path.join(stages_dir, folders[uid])) for uid in uids]
+    if metadata.get("language", "Python") != "Python":
+        raise ValueError(
+            f"{path} holds a JVM stage ({metadata['class']}); only sparktag's Python stages load without Spark"
+        )
+    instance = _instantiate(metadata)
+    if hasattr(instance, "_from_files"):
+        instance._from_files(read_files(path))
+    return instance

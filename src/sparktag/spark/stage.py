@@ -1,0 +1,139 @@
+"""The one mechanism every annotator stage shares: a pure batch function mapped over Arrow batches.
+
+A stage implements :meth:`AnnotatorModel._annotator`, which returns a plain function::
+
+    annotate(columns: list[list[value]]) -> list[list[Annotation]]
+    # columns[i][row] is input column i of that row: a list[Annotation] for an annotation column,
+    # a plain Python value (str, dict, ...) for any other column; the result has one list per row.
+
+``_transform`` maps that function over the DataFrame with ``mapInArrow`` (Arrow in, Arrow out, no row
+objects), and :class:`sparktag.light.LightPipeline` calls the very same function in-process. The function
+must only close over plain, picklable values (configs, bytes, paths): it is shipped to Python workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, ClassVar
+
+from pyspark.ml import Transformer
+from pyspark.sql import DataFrame
+
+from sparktag.annotation import Annotation, annotation_column_type, column_metadata, from_arrow, to_arrow
+from sparktag.spark.params import HasInputCols, HasOutputCol
+
+AnnotateFn = Callable[[list[list[Any]]], list[list[Annotation]]]
+
+
+class AnnotatorStage(Transformer, HasOutputCol):
+    """Base of every sparktag transformer that writes an annotation column."""
+
+    #: annotator types the input columns must carry, in inputCols order (``None`` accepts any one column)
+    inputAnnotatorTypes: ClassVar[Sequence[str]] = ()
+    outputAnnotatorType: ClassVar[str] = ""
+
+    def _annotator(self) -> AnnotateFn:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _input_columns(self) -> list[str]:  # pragma: no cover - abstract
+        """Columns the annotate function reads, in order."""
+        raise NotImplementedError
+
+    def _explode(self) -> bool:
+        """Whether to emit one row per output annotation (Spark NLP's ``explodeSentences``)."""
+        return False
+
+    def _check_inputs(self, df: DataFrame) -> None:
+        name = f"{type(self).__name__} ({self.uid})"
+        if not self.isDefined(self.outputCol):
+            raise ValueError(f"{name}: outputCol is not set; call setOutputCol(...)")
+        cols = self._input_columns()
+        for col in cols:
+            if col not in df.columns:
+                raise ValueError(
+                    f"{name}: input column {col!r} is not in the DataFrame (columns: {', '.join(df.columns)}); "
+                    "fix setInputCols(...)/setInputCol(...) or add the stage that makes it"
+                )
+        expected = list(self.inputAnnotatorTypes)
+        if not expected or not self.hasParam("inputCols"):
+            return
+        if not self.isDefined(self.getParam("inputCols")):
+            raise ValueError(f"{name}: inputCols is not set; call setInputCols(...) with {expected} columns")
+        if len(self.getInputCols()) != len(expected):
+            raise ValueError(
+                f"{name}: inputCols has {len(self.getInputCols())} columns {self.getInputCols()}, "
+                f"but this stage needs {len(expected)}: annotator types {expected}"
+            )
+        for col, want in zip(self.getInputCols(), expected, strict=True):
+            got = df.schema[col].metadata.get("annotatorType")
+            if got is not None and got != want:
+                raise ValueError(
+                    f"{name}: input column {col!r} holds {got!r} annotations, but this stage needs {want!r} "
+                    f"there (inputCols order is {expected})"
+                )
+
+    def _transform(self, df: DataFrame) -> DataFrame:
+        from pyspark.sql.types import StructField, StructType
+
+        self._check_inputs(df)
+        out = self.getOutputCol()
+        fields = [f for f in df.schema.fields if f.name != out]
+        out_meta = column_metadata(self.outputAnnotatorType)
+        schema = StructType([*fields, StructField(out, annotation_column_type(), True, out_meta)])
+        func = _arrow_mapper(
+            self._annotator(), self._input_columns(), [f.name for f in fields], out, self._explode()
+        )
+        return df.mapInArrow(func, schema).withMetadata(out, out_meta)
+
+
+class AnnotatorModel(AnnotatorStage, HasInputCols):
+    """An annotator reading annotation columns (``inputCols``) and writing one (``outputCol``)."""
+
+    def _input_columns(self) -> list[str]:
+        return self.getInputCols()
+
+
+class AnnotatorApproach:
+    """Marker for sparktag Estimators that fit an :class:`AnnotatorModel` (Spark NLP's naming)."""
+
+
+def _arrow_mapper(
+    annotate: AnnotateFn, in_cols: list[str], keep_cols: list[str], out: str, explode: bool
+) -> Callable[[Iterator[Any]], Iterator[Any]]:
+    """The function shipped to Python workers: RecordBatch in, the same batch plus ``out`` out."""
+
+    def run(batches: Iterator[Any]) -> Iterator[Any]:
+        import pyarrow as pa
+
+        from sparktag.annotation import arrow_type
+
+        for batch in batches:
+            columns = [_decode(batch.column(batch.schema.get_field_index(c))) for c in in_cols]
+            result = annotate(columns)
+            kept = [batch.column(batch.schema.get_field_index(c)) for c in keep_cols]
+            if explode:
+                index = [row for row, anns in enumerate(result) if anns for _ in anns]
+                take = pa.array(index, pa.int64())
+                kept = [col.take(take) for col in kept]
+                result = [[a] for anns in result for a in anns]
+            out_array = to_arrow(result) if result else pa.array([], type=arrow_type())
+            yield pa.RecordBatch.from_arrays([*kept, out_array], names=[*keep_cols, out])
+
+    return run
+
+
+def _decode(array: Any) -> list[Any]:
+    """An Arrow column as Python values: annotation arrays as lists of Annotation (null -> [])."""
+    import pyarrow as pa
+
+    t = array.type
+    if (
+        pa.types.is_list(t)
+        and pa.types.is_struct(t.value_type)
+        and t.value_type.get_field_index("annotatorType") >= 0
+    ):
+        return [row or [] for row in from_arrow(array)]
+    return array.to_pylist()
+
+
+__all__ = ["AnnotateFn", "AnnotatorApproach", "AnnotatorModel", "AnnotatorStage"]
