@@ -158,16 +158,117 @@ def arrow_type() -> pa.DataType:
 
 
 def to_arrow(rows: Sequence[Sequence[Annotation] | None]) -> pa.Array:
-    """Convert a column (one list of annotations per row; ``None`` for a null cell) to an Arrow array."""
+    """Convert a column (one list of annotations per row; ``None`` for a null cell) to an Arrow array.
+
+    Built column by column (offsets + flat child arrays), not from per-annotation dicts: this is the hot path
+    of every Spark stage, and of embedding columns with hundreds of floats per token.
+    """
+    import numpy as np
     import pyarrow as pa
 
-    values = [None if row is None else [a.to_arrow_value() for a in row] for row in rows]
-    return pa.array(values, type=arrow_type())
+    list_type = arrow_type()
+    struct_type = list_type.value_type
+    offsets = [0]
+    nulls: list[bool] = []
+    types: list[str] = []
+    begins: list[int] = []
+    ends: list[int] = []
+    results: list[str] = []
+    meta_offsets = [0]
+    meta_keys: list[str] = []
+    meta_values: list[str] = []
+    emb_offsets = [0]
+    emb_parts: list[Any] = []
+    emb_total = 0
+    for row in rows:
+        nulls.append(row is None)
+        for a in row or ():
+            types.append(a.annotator_type)
+            begins.append(a.begin)
+            ends.append(a.end)
+            results.append(a.result)
+            meta_keys.extend(a.metadata.keys())
+            meta_values.extend(a.metadata.values())
+            meta_offsets.append(len(meta_keys))
+            if len(a.embeddings):
+                emb_parts.append(a.embeddings)
+                emb_total += len(a.embeddings)
+            emb_offsets.append(emb_total)
+        offsets.append(len(types))
+    flat = (
+        np.concatenate([np.asarray(e, dtype=np.float32) for e in emb_parts])
+        if emb_parts
+        else np.zeros(0, dtype=np.float32)
+    )
+    fields = [struct_type.field(i) for i in range(struct_type.num_fields)]
+    children = [
+        pa.array(types, pa.string()),
+        pa.array(begins, pa.int32()),
+        pa.array(ends, pa.int32()),
+        pa.array(results, pa.string()),
+        pa.MapArray.from_arrays(
+            pa.array(meta_offsets, pa.int32()),
+            pa.array(meta_keys, pa.string()),
+            pa.array(meta_values, pa.string()),
+            type=fields[4].type,
+        ),
+        pa.ListArray.from_arrays(pa.array(emb_offsets, pa.int32()), pa.array(flat), type=fields[5].type),
+    ]
+    struct = pa.StructArray.from_arrays(children, fields=fields)
+    mask = pa.array(nulls, pa.bool_()) if any(nulls) else None
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), struct, type=list_type, mask=mask)
 
 
 def from_arrow(array: pa.Array | pa.ChunkedArray) -> list[list[Annotation] | None]:
-    """Convert an Arrow annotation column back to lists of :class:`Annotation` (``None`` stays ``None``)."""
-    return [None if row is None else [Annotation.from_dict(a) for a in row] for row in array.to_pylist()]
+    """Convert an Arrow annotation column back to lists of :class:`Annotation` (``None`` stays ``None``).
+
+    Reads the flat child arrays once (not ``to_pylist()`` per struct), which keeps large embedding columns
+    cheap: each vector is one slice of a float32 buffer.
+    """
+    import pyarrow as pa
+
+    if isinstance(array, pa.ChunkedArray):
+        return [row for chunk in array.chunks for row in from_arrow(chunk)]
+    array = array.cast(arrow_type()) if array.type != arrow_type() else array
+    if array.offset:  # a slice: normalise offsets to start at zero
+        array = pa.concat_arrays([array])
+    row_offsets = array.offsets.to_numpy()
+    values = array.values
+    start, stop = int(row_offsets[0]), int(row_offsets[-1])
+    values = values.slice(start, stop - start)
+    types = values.field("annotatorType").to_pylist()
+    begins = values.field("begin").to_pylist()
+    ends = values.field("end").to_pylist()
+    results = values.field("result").to_pylist()
+    meta = values.field("metadata")
+    meta_offsets = meta.offsets.to_numpy()
+    keys = meta.keys.to_pylist()
+    items = meta.items.to_pylist()
+    emb = values.field("embeddings")
+    emb_offsets = emb.offsets.to_numpy()
+    emb_values = emb.values.to_numpy(zero_copy_only=False)
+    anns: list[Annotation] = []
+    for i in range(stop - start):
+        m0, m1 = int(meta_offsets[i]), int(meta_offsets[i + 1])
+        e0, e1 = int(emb_offsets[i]), int(emb_offsets[i + 1])
+        anns.append(
+            Annotation(
+                types[i],
+                begins[i],
+                ends[i],
+                results[i] if results[i] is not None else "",
+                {k: "" if v is None else v for k, v in zip(keys[m0:m1], items[m0:m1], strict=True)},
+                emb_values[e0:e1].tolist() if e1 > e0 else [],
+            )
+        )
+    valid = array.is_valid().to_pylist() if array.null_count else [True] * len(array)
+    out: list[list[Annotation] | None] = []
+    for r in range(len(array)):
+        if not valid[r]:
+            out.append(None)
+            continue
+        out.append(anns[int(row_offsets[r]) - start : int(row_offsets[r + 1]) - start])
+    return out
 
 
 def from_rows(rows: Iterable[Any] | None) -> list[Annotation]:

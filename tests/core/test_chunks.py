@@ -247,11 +247,51 @@ def test_ner_converter_result_is_the_sentence_text_with_preserve_position():
     assert [(c.begin, c.end, c.result) for c in first] == [(5, 16, "John"), (26, 33, "New")]
 
 
-def test_ner_converter_splits_only_on_b_and_o():
-    # Unlike conlleval, a type change inside I- tags does not split: the first tag's type wins.
-    text = "a b c d e"
-    words = [("a", "I-PER"), ("b", "I-LOC"), ("c", "B-LOC"), ("d", "O"), ("e", "X")]
+def test_ner_converter_splits_on_type_change_and_i_after_o():
+    # conlleval boundaries (Spark NLP would keep "a b" as one PER chunk): NerConverter's chunks are the ones
+    # the entity-level metrics score.
+    text = "a b c d e f"
+    words = [("a", "I-PER"), ("b", "I-LOC"), ("c", "B-LOC"), ("d", "O"), ("e", "I-ORG"), ("f", "I-ORG")]
     chunks = ner_converter(*annotate(text, words))
+    assert [(c.result, c.metadata["entity"]) for c in chunks] == [
+        ("a", "PER"),
+        ("b", "LOC"),
+        ("c", "LOC"),
+        ("e f", "ORG"),
+    ]
+
+
+def test_ner_converter_bioes_and_sentence_end():
+    text = "a b c d. e f"
+    words = [
+        ("a", "S-PER"),
+        ("b", "B-ORG"),
+        ("c", "E-ORG"),
+        ("d", "B-LOC"),
+        (".", "I-LOC"),
+        ("e", "I-LOC"),
+        ("f", "O"),
+    ]
+    sentences, tokens, ner = annotate(text, words, sentence_starts=(0, 9))
+    chunks = ner_converter(sentences, tokens, ner)
+    # a chunk never crosses a sentence end, even when the tags continue
+    assert [(c.result, c.metadata["entity"], c.metadata["sentence"]) for c in chunks] == [
+        ("a", "PER", "0"),
+        ("b c", "ORG", "0"),
+        ("d.", "LOC", "0"),
+        ("e", "LOC", "1"),
+    ]
+
+
+def test_ner_converter_rejects_tags_outside_any_scheme():
+    with pytest.raises(ValueError, match="tag 'X' at token 1"):
+        ner_converter(*annotate("a b", [("a", "B-PER"), ("b", "X")]))
+
+
+def test_ner_converter_without_schema_splits_runs():
+    text = "a b c d"
+    words = [("a", "PER"), ("b", "PER"), ("c", "LOC"), ("d", "O")]
+    chunks = ner_converter(*annotate(text, words), ner_has_no_schema=True)
     assert [(c.result, c.metadata["entity"]) for c in chunks] == [("a b", "PER"), ("c", "LOC")]
 
 

@@ -375,9 +375,10 @@ def ner_converter(
 
     * tokens belong to the sentence whose span contains them; a token's tag is the ``named_entity``
       annotation that begins where the token begins, else ``"O"``;
-    * a chunk ends before a ``B-`` tag or an ``O`` and starts at any other non-``O`` tag, its type is the
-      first tag's type (so ``B-PER I-LOC`` is one ``PER`` chunk, unlike conlleval); one-character tags other
-      than ``O`` are ignored;
+    * chunk boundaries follow conlleval (:func:`tags_to_chunks`) for IOB1, IOB2 and BIOES alike: an ``I-``
+      after ``O`` starts a chunk and a change of type starts a new one. Spark NLP instead keeps ``B-PER
+      I-LOC`` as one ``PER`` chunk; splitting there keeps NerConverter's chunks identical to the ones the
+      entity-level metrics score;
     * ``begin``/``end`` are the first token's begin and the last token's end;
     * ``result`` is the sentence text between them (``sentence.result[begin - sentence.begin : end -
       sentence.begin + 1]``) with ``preserve_position=True``; with ``False`` it is the first token's text
@@ -405,21 +406,14 @@ def ner_converter(
     """
     chunks: list[_NamedEntity] = []
     for sentence_index, (sentence, words) in enumerate(_tagged_sentences(sentences, tokens, ner)):
-        last_tag: str | None = None
-        last_start = -1
-        spans: list[tuple[int, int, str]] = []  # (first word, last word, entity)
-        for i, word in enumerate(words):
-            tag = word.tag
-            if last_tag is not None and (tag.startswith("B-") or tag == "O"):
-                spans.append((last_start, i - 1, last_tag))
-                last_tag = None
-            if last_tag is None and tag != "O":
-                if ner_has_no_schema:
-                    last_tag, last_start = tag, i
-                elif len(tag) >= 2:
-                    last_tag, last_start = tag[2:], i
-        if last_tag is not None:
-            spans.append((last_start, len(words) - 1, last_tag))
+        tags = [w.tag for w in words]
+        if ner_has_no_schema:
+            # each run of one non-O tag is a chunk of that type
+            tags = [
+                "O" if t == "O" else ("I-" if i and tags[i - 1] == t else "B-") + t
+                for i, t in enumerate(tags)
+            ]
+        spans = [(c.start, c.end, c.entity) for c in tags_to_chunks(tags, "auto")]
         for first, last, entity in spans:
             chunks.append(
                 _flush(sentence, sentence_index, words[first : last + 1], entity, preserve_position)
