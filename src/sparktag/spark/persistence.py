@@ -23,7 +23,9 @@ from pyspark.ml.util import (
     DefaultParamsReader,
     DefaultParamsWritable,
     DefaultParamsWriter,
+    MLReadable,
     MLReader,
+    MLWritable,
     MLWriter,
 )
 
@@ -134,8 +136,12 @@ class WeightsReader(MLReader):
         return instance
 
 
-class WeightsReadWrite:
-    """Persistence for stages that carry weights: implement ``_to_files`` and ``_from_files``."""
+class WeightsReadWrite(MLWritable, MLReadable[Any]):
+    """Persistence for stages that carry weights: implement ``_to_files`` and ``_from_files``.
+
+    It subclasses pyspark's ``MLWritable``/``MLReadable`` because ``PipelineModel.write()`` and
+    ``mlflow.spark`` check for them before saving.
+    """
 
     def write(self) -> MLWriter:
         return WeightsWriter(self)

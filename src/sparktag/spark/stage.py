@@ -137,3 +137,20 @@ def _decode(array: Any) -> list[Any]:
 
 
 __all__ = ["AnnotateFn", "AnnotatorApproach", "AnnotatorModel", "AnnotatorStage"]
+
+
+def limit_torch_threads_in_task() -> None:
+    """Inside a Spark task, give torch as many threads as the task has cores (``spark.task.cpus``, 1 by
+    default): Spark already runs one task per core, and torch's default of one thread per machine core in
+    every worker oversubscribes the CPU several times over. Outside Spark (LightPipeline) nothing changes.
+    """
+    from pyspark import TaskContext
+
+    context = TaskContext.get()
+    if context is None:
+        return
+    import torch
+
+    cpus = max(1, int(context.cpus()))
+    if torch.get_num_threads() != cpus:
+        torch.set_num_threads(cpus)

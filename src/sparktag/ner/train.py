@@ -1,0 +1,557 @@
+"""The training loop of NerDLApproach: Adam with Spark NLP's learning-rate decay, events for listeners.
+
+The loop knows nothing of MLflow, log files or progress bars: it emits the events of ``ner/events.py`` and each
+of those is one listener. A listener that raises is warned about once and dropped; training goes on.
+
+    >>> result = train(examples, TrainConfig(max_epochs=10, random_seed=1), evaluate=my_scores,
+    ...                validation=dev_examples, listeners=[my_logger])
+    >>> result.model, result.tags, result.history[-1].validation.token.micro_f1
+
+Losses are Spark NLP's: a batch's loss is the mean CRF negative log-likelihood of its sentences (what Adam
+minimises), an epoch's loss is the sum of its batch losses (what the NerDL log prints).
+
+Scoring is pluggable: ``evaluate(gold_tags, pred_tags) -> (token_scores, entity_scores)``
+(``ner/metrics.py`` provides Spark NLP's token-level and conlleval's entity-level scores).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import secrets
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+import numpy as np
+import torch
+
+from sparktag.ner.checkpoint import Tagger
+from sparktag.ner.data import (
+    CharVocab,
+    ChunkFactory,
+    EncodedExample,
+    ExampleSource,
+    NerExample,
+    build_tag_list,
+    collate,
+    encode_example,
+    holdout_positions,
+    length_batches,
+)
+from sparktag.ner.events import (
+    BatchEnded,
+    EpochEnded,
+    EpochStarted,
+    Evaluation,
+    Event,
+    Listener,
+    Scores,
+    TrainingEnded,
+    TrainingStarted,
+)
+from sparktag.ner.model import NerConfig, NerTagger
+
+logger = logging.getLogger(__name__)
+
+# evaluate(gold_tags, pred_tags) -> (token-level scores, entity-level scores), one tag list per sentence.
+Evaluator = Callable[[list[list[str]], list[list[str]]], tuple[Scores, Scores]]
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters of a training run, named after Spark NLP's NerDLApproach params.
+
+    Args:
+        lr: Adam learning rate (``lr``).
+        po: learning-rate decay (``po``): epoch ``e`` (0-based) trains with ``lr / (1 + po * e)``.
+        batch_size: sentences per batch (``batchSize``).
+        dropout: probability to KEEP a unit (``dropout``, Spark NLP's convention).
+        max_epochs: epochs to train (``maxEpochs``).
+        min_epochs: early stopping never stops before this many epochs (``minEpochs``).
+        validation_split: fraction of the training data held out for validation (``validationSplit``), chosen
+            with the seed; in [0, 1).
+        random_seed: seed of everything random (``randomSeed``); the same seed and data give identical weights
+            and metrics on CPU. ``None`` draws a seed, reported in ``TrainResult.seed`` and the params.
+        use_best_model: restore the weights of the best epoch at the end (``useBestModel``).
+        best_model_metric: ``"f1_micro"`` or ``"f1_macro"`` of the token-level scores (``bestModelMetric``),
+            as Spark NLP's log computes them.
+        early_stopping_patience: stop when the monitored score did not improve for this many epochs (once
+            ``min_epochs`` are done); ``None`` never stops early (``earlyStoppingPatience``).
+        early_stopping_criterion: the improvement that counts as one (``earlyStoppingCriterion``).
+        grad_clip: clip every gradient value to ``[-grad_clip, grad_clip]`` as Spark NLP's graph does;
+            ``0`` disables clipping.
+        verbose: 0 silent; 1 logs one line per epoch, 2 also every batch (``logging``, logger ``sparktag.ner``).
+        num_threads: torch intra-op threads during training, restored afterwards; ``None`` leaves the
+            process setting alone (torch's default or what the user set). Default 1: a batch of 8 sentences is
+            too small for intra-op parallelism to pay, and when anything else runs on the cores (Spark's JVM,
+            an embedding job) torch's spinning OpenMP threads collapse: on 2 busy cores an epoch took >10x
+            longer with 2 threads than with 1. Raise it for large batches on an otherwise idle machine.
+        eval_batch_size: sentences per batch when scoring validation/test data (no gradients, so larger).
+        char_emb_dim, char_cnn_filters, char_lstm_hidden, lstm_hidden, lstm_layers, max_word_len: the network
+            shape, see :class:`~sparktag.ner.model.NerConfig`.
+
+    The monitored score (for ``use_best_model`` and early stopping) is the validation score if there is
+    validation data, else the test score (Spark NLP's fallback), else the training loss. Spark NLP prefers the
+    test set over validation; selecting on the test set leaks it into the model, so validation comes first.
+    """
+
+    lr: float = 0.001
+    po: float = 0.005
+    batch_size: int = 8
+    dropout: float = 0.5
+    max_epochs: int = 50
+    min_epochs: int = 0
+    validation_split: float = 0.0
+    random_seed: int | None = None
+    use_best_model: bool = False
+    best_model_metric: Literal["f1_micro", "f1_macro"] = "f1_micro"
+    early_stopping_patience: int | None = None
+    early_stopping_criterion: float = 0.0
+    grad_clip: float = 5.0
+    verbose: int = 0
+    num_threads: int | None = 1
+    eval_batch_size: int = 64
+    # Network shape. One residual BiLSTM layer of 128 per direction: Spark NLP's graphs stack 3, but on two
+    # CPU cores each layer adds ~40% to the epoch time, and over frozen contextual embeddings (MiniLM) the
+    # extra layers add little. The char BiLSTM is off for the same reason (the char CNN stays on).
+    char_emb_dim: int = 25
+    char_cnn_filters: int = 30
+    char_lstm_hidden: int = 0
+    lstm_hidden: int = 128
+    lstm_layers: int = 1
+    max_word_len: int = 24
+
+    def __post_init__(self) -> None:
+        if self.best_model_metric not in ("f1_micro", "f1_macro"):
+            raise ValueError(
+                f"best_model_metric must be 'f1_micro' or 'f1_macro', got {self.best_model_metric!r}"
+            )
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+        if self.max_epochs < 0 or self.min_epochs < 0:
+            raise ValueError(
+                f"max_epochs and min_epochs must be >= 0, got {self.max_epochs}, {self.min_epochs}"
+            )
+        if not 0.0 <= self.validation_split < 1.0:
+            raise ValueError(f"validation_split must be in [0, 1), got {self.validation_split}")
+        if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
+            raise ValueError(
+                f"early_stopping_patience must be >= 1 or None, got {self.early_stopping_patience}"
+            )
+
+    def lr_at(self, epoch: int) -> float:
+        """Learning rate of the 0-based ``epoch``: Spark NLP's ``lr / (1 + po * epoch)``."""
+        return self.lr / (1.0 + self.po * epoch)
+
+
+@dataclass
+class TrainResult:
+    """A trained tagger with what is needed to use and save it.
+
+    Args:
+        model: the network, in eval mode.
+        tags: tag of each id (``tags[0] == "O"``).
+        char_vocab: the character vocabulary.
+        best_epoch: the 1-based epoch whose weights were kept with ``use_best_model``, else ``None``.
+        history: the ``EpochEnded`` event of every epoch run.
+        seed: the random seed used (drawn when ``random_seed`` was ``None``).
+    """
+
+    model: NerTagger
+    tags: list[str]
+    char_vocab: CharVocab
+    best_epoch: int | None
+    history: list[EpochEnded] = field(default_factory=list)
+    seed: int = 0
+
+    @property
+    def config(self) -> NerConfig:
+        return self.model.config
+
+
+class _Listeners:
+    """Delivers events; a listener that raises is warned about once and dropped."""
+
+    def __init__(self, listeners: Sequence[Listener]) -> None:
+        self._active = list(listeners)
+
+    def emit(self, event: Event) -> None:
+        for listener in list(self._active):
+            try:
+                listener.on_event(event)
+            except Exception as err:  # a listener must never break training
+                self._active.remove(listener)
+                name = type(listener).__name__
+                warnings.warn(
+                    f"training listener {name} raised {err!r} on {type(event).__name__}; it gets no more events "
+                    "and training goes on",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+                logger.debug("listener %s failed", name, exc_info=True)
+
+
+@dataclass
+class _Chunk:
+    """The training part of one chunk of the source, and which positions were held out."""
+
+    train_positions: np.ndarray  # (n_train,) positions in the chunk
+    held_positions: np.ndarray  # (n_held,)
+    size: int  # examples in the chunk
+    trainable: int = 0  # training examples with at least one token (empty sentences are skipped)
+
+
+class _TrainingData:
+    """Training data split into train/held-out parts, scanned once for vocabularies and sizes.
+
+    In memory, examples are encoded once; streamed (``enableMemoryOptimizer``), every pass re-reads the chunks
+    from the factory and encodes them on the fly. The held-out positions of chunk ``c`` are drawn from
+    ``default_rng([seed, c])``, so they are the same on every pass and do not depend on other randomness.
+    """
+
+    def __init__(self, source: ExampleSource, validation_split: float, seed: int, max_word_len: int) -> None:
+        self.source = source
+        self.validation_split = validation_split
+        self.seed = seed
+        self.max_word_len = max_word_len
+        self.chunks: list[_Chunk] = []
+        chars: set[str] = set()
+        tags: set[str] = set()
+        self.dim: int | None = None
+        for c, chunk in enumerate(source.chunks()):
+            held = holdout_positions(len(chunk), validation_split, np.random.default_rng([seed, c]))
+            train_positions = np.setdiff1d(np.arange(len(chunk)), held)
+            info = _Chunk(train_positions, held, len(chunk))
+            self.chunks.append(info)
+            for p in train_positions.tolist():
+                example = chunk[p]
+                where = f"training example {p}" + (f" of chunk {c}" if source.streaming else "")
+                if example.tags is None:
+                    raise ValueError(f"{where} has no tags; every training sentence needs one tag per token")
+                dim = int(np.shape(example.embeddings)[1]) if np.ndim(example.embeddings) == 2 else -1
+                if self.dim is None and len(example.tokens):
+                    self.dim = dim
+                if len(example.tokens) and dim != self.dim:
+                    raise ValueError(
+                        f"{where} has word embeddings of dimension {dim} (shape {np.shape(example.embeddings)}) "
+                        f"but the first training example has dim {self.dim}; all examples need the same embeddings"
+                    )
+                info.trainable += bool(example.tokens)
+                for token in example.tokens:
+                    chars.update(token)
+                tags.update(example.tags)
+        if self.dim is None:
+            raise ValueError("no training data: the source yielded no sentence with tokens")
+        self.char_vocab = CharVocab(tuple(sorted(chars)))
+        self.tags = build_tag_list(tags)
+        self._char_ids = self.char_vocab.ids()
+        self._tag_ids = {t: i for i, t in enumerate(self.tags)}
+        self.train_size = sum(len(c.train_positions) for c in self.chunks)
+        self.held_size = sum(len(c.held_positions) for c in self.chunks)
+        self._cached: list[list[EncodedExample]] | None = None
+        if not source.streaming:
+            self._cached = list(self._encode_chunks())
+
+    def count_batches(self, batch_size: int) -> int:
+        """Batches per epoch: each chunk is batched on its own."""
+        return sum(math.ceil(c.trainable / batch_size) for c in self.chunks)
+
+    def _passes(self) -> Iterator[tuple[Sequence[NerExample], _Chunk]]:
+        """Another pass over the source, checked against the first (a stream must replay the same chunks)."""
+        count = 0
+        for count, chunk in enumerate(self.source.chunks(), start=1):
+            expected = self.chunks[count - 1].size if count <= len(self.chunks) else None
+            if expected != len(chunk):
+                raise ValueError(
+                    f"the training data changed between passes: chunk {count - 1} has {len(chunk)} examples, "
+                    f"the first pass had {expected if expected is not None else 'no such chunk'}; a chunk factory "
+                    "must yield the same chunks every time it is called"
+                )
+            yield chunk, self.chunks[count - 1]
+        if count != len(self.chunks):
+            raise ValueError(
+                f"the training data changed between passes: {count} chunks, the first pass had {len(self.chunks)}"
+            )
+
+    def _encode_chunks(self) -> Iterator[list[EncodedExample]]:
+        for chunk, info in self._passes():
+            encoded = [
+                encode_example(chunk[p], self._char_ids, self._tag_ids, self.max_word_len, p)
+                for p in info.train_positions.tolist()
+                if len(chunk[p].tokens)  # an empty sentence has nothing to learn
+            ]
+            yield encoded
+
+    def training_chunks(self) -> Iterator[list[EncodedExample]]:
+        """The encoded training examples, chunk by chunk (re-read from the factory when streaming)."""
+        if self._cached is not None:
+            yield from self._cached
+        else:
+            yield from self._encode_chunks()
+
+    def held_out(self) -> ExampleSource | None:
+        """The held-out validation examples as a source (streamed when the training data is)."""
+        if not self.held_size:
+            return None
+        if self.source.streaming:
+
+            def factory() -> Iterator[list[NerExample]]:
+                for chunk, info in self._passes():
+                    yield [chunk[p] for p in info.held_positions.tolist()]
+
+            return ExampleSource(factory)
+        examples = next(iter(self.source.chunks()), ())
+        return ExampleSource([examples[p] for p in self.chunks[0].held_positions.tolist()])
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int | None) -> Iterator[None]:
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _score(
+    model: NerTagger,
+    tags: list[str],
+    char_vocab: CharVocab,
+    source: ExampleSource,
+    name: str,
+    evaluate: Evaluator,
+    batch_size: int,
+    fraction: float | None,
+) -> Evaluation:
+    """Tag every example of ``source`` and score the predictions against its gold tags."""
+    start = time.perf_counter()
+    tagger = Tagger(model, tags, char_vocab)
+    gold: list[list[str]] = []
+    pred: list[list[str]] = []
+    for chunk in source.chunks():
+        for i, example in enumerate(chunk):
+            if example.tags is None:
+                raise ValueError(f"{name} example {i} has no tags; evaluation data needs gold tags")
+            gold.append(list(example.tags))
+        pred.extend(tagger.predict_tags(chunk, batch_size=batch_size))
+    token, entity = evaluate(gold, pred)
+    return Evaluation(
+        name=name,
+        examples=len(gold),
+        elapsed_s=time.perf_counter() - start,
+        token=token,
+        entity=entity,
+        fraction=fraction,
+    )
+
+
+def _monitored(event: EpochEnded, metric: str) -> float:
+    """The score to maximise: validation, else test, token-level F1; else minus the training loss."""
+    evaluation = event.validation or event.test
+    if evaluation is None:
+        return -event.loss
+    return evaluation.token.micro_f1 if metric == "f1_micro" else evaluation.token.macro_f1
+
+
+def default_graph_name(config: NerConfig) -> str:
+    """Spark NLP's graph naming, ``blstm_{tags}_{embedding dim}_{lstm size}_{chars}``, for the log line."""
+    return f"blstm_{config.n_tags}_{config.embedding_dim}_{config.lstm_hidden}_{config.char_vocab_size}"
+
+
+def train(
+    data: Sequence[NerExample] | ChunkFactory,
+    config: TrainConfig | None = None,
+    *,
+    validation: Sequence[NerExample] | ChunkFactory | None = None,
+    test: Sequence[NerExample] | ChunkFactory | None = None,
+    evaluate: Evaluator | None = None,
+    listeners: Sequence[Listener] = (),
+    graph: str | None = None,
+) -> TrainResult:
+    """Train a char CNN + BiLSTM + CRF tagger over frozen word embeddings.
+
+    Args:
+        data: training examples, or a chunk factory to stream them every epoch (``enableMemoryOptimizer``).
+        config: hyperparameters; ``TrainConfig()`` when omitted.
+        validation: examples scored after every epoch as "validation"; an alternative to
+            ``config.validation_split`` (give one or the other).
+        test: examples scored after every epoch (``testDataset``).
+        evaluate: ``evaluate(gold, pred) -> (token_scores, entity_scores)``; required when anything is scored.
+        listeners: objects with ``on_event(event)``.
+        graph: the network description for ``TrainingStarted.graph``; Spark NLP's graph name by default.
+
+    Returns:
+        a :class:`TrainResult` whose model is in eval mode.
+
+    Raises:
+        ValueError: no training data, examples with mismatched shapes or missing tags, or data to score
+            without an ``evaluate`` function.
+    """
+    config = config or TrainConfig()
+    if validation is not None and config.validation_split > 0:
+        raise ValueError(
+            f"got both validation data and validation_split={config.validation_split}; give one: "
+            "validation_split holds out part of the training data, validation= scores separate data"
+        )
+    seed = config.random_seed if config.random_seed is not None else secrets.randbits(31)
+    bus = _Listeners(listeners)
+    started = time.perf_counter()
+    with _torch_threads(config.num_threads), torch.random.fork_rng(devices=[]):
+        # fork_rng: seed torch's global CPU generator (used by init and dropout) without changing the caller's.
+        # Data order uses a local numpy Generator; Python's `random` is not used.
+        torch.manual_seed(seed)
+        order_rng = np.random.default_rng(seed)
+
+        training = _TrainingData(ExampleSource(data), config.validation_split, seed, config.max_word_len)
+        held_out = training.held_out()
+        validation_source = held_out or (ExampleSource(validation) if validation is not None else None)
+        validation_fraction = config.validation_split if held_out is not None else None
+        test_source = ExampleSource(test) if test is not None else None
+        if (validation_source or test_source) and evaluate is None:
+            raise ValueError(
+                "validation/test data (or validation_split > 0) needs an evaluate(gold, pred) function; "
+                "pass evaluate=..., e.g. the scorer of sparktag.ner.metrics"
+            )
+        assert training.dim is not None
+        model_config = NerConfig(
+            embedding_dim=training.dim,
+            char_vocab_size=training.char_vocab.size,
+            n_tags=len(training.tags),
+            char_emb_dim=config.char_emb_dim,
+            char_cnn_filters=config.char_cnn_filters,
+            char_lstm_hidden=config.char_lstm_hidden,
+            lstm_hidden=config.lstm_hidden,
+            lstm_layers=config.lstm_layers,
+            dropout=config.dropout,
+            max_word_len=config.max_word_len,
+        )
+        model = NerTagger(model_config)
+        # Fused Adam: one kernel for all parameters, ~1 ms less per step than the per-tensor loop on CPU.
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)
+        total_batches = training.count_batches(config.batch_size)
+
+        params: dict[str, object] = {**asdict(config), "random_seed": seed, "embedding_dim": training.dim}
+        bus.emit(
+            TrainingStarted(
+                graph=graph or default_graph_name(model_config),
+                total_epochs=config.max_epochs,
+                lr=config.lr,
+                batch_size=config.batch_size,
+                labels=list(training.tags),
+                chars=training.char_vocab.size,
+                training_examples=training.train_size,
+                params=params,
+            )
+        )
+
+        history: list[EpochEnded] = []
+        best_score = -math.inf
+        best_epoch: int | None = None
+        best_state: dict[str, torch.Tensor] | None = None
+        stale_epochs = 0
+        for epoch in range(1, config.max_epochs + 1):
+            lr = config.lr_at(epoch - 1)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            bus.emit(EpochStarted(epoch, config.max_epochs, lr, training.train_size))
+            model.train()
+            epoch_start = time.perf_counter()
+            epoch_loss = 0.0
+            batch_no = 0
+            for chunk in training.training_chunks():
+                for members in length_batches([e.length for e in chunk], config.batch_size, order_rng):
+                    batch = collate([chunk[i] for i in members])
+                    loss = model.loss(batch)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if config.grad_clip > 0:
+                        torch.nn.utils.clip_grad_value_(model.parameters(), config.grad_clip)
+                    optimizer.step()
+                    batch_no += 1
+                    batch_loss = float(loss.detach())
+                    epoch_loss += batch_loss
+                    bus.emit(BatchEnded(epoch, batch_no, total_batches, batch_loss))
+                    if config.verbose >= 2:
+                        logger.info(
+                            "epoch %d batch %d/%d loss %.4f", epoch, batch_no, total_batches, batch_loss
+                        )
+            elapsed = time.perf_counter() - epoch_start
+
+            model.eval()
+            evaluations: dict[str, Evaluation | None] = {"validation": None, "test": None}
+            for name, source, fraction in (
+                ("validation", validation_source, validation_fraction),
+                ("test", test_source, None),
+            ):
+                if source is not None and evaluate is not None:
+                    evaluations[name] = _score(
+                        model,
+                        training.tags,
+                        training.char_vocab,
+                        source,
+                        name,
+                        evaluate,
+                        config.eval_batch_size,
+                        fraction,
+                    )
+            ended = EpochEnded(
+                epoch=epoch,
+                total_epochs=config.max_epochs,
+                lr=lr,
+                elapsed_s=elapsed,
+                loss=epoch_loss,
+                batches=batch_no,
+                validation=evaluations["validation"],
+                test=evaluations["test"],
+            )
+            history.append(ended)
+            bus.emit(ended)
+            if config.verbose >= 1:
+                logger.info(
+                    "epoch %d/%d - %.2fs - loss: %.4f - batches: %d",
+                    epoch,
+                    config.max_epochs,
+                    elapsed,
+                    epoch_loss,
+                    batch_no,
+                )
+
+            score = _monitored(ended, config.best_model_metric)
+            if score > best_score + config.early_stopping_criterion or best_epoch is None:
+                best_score, best_epoch, stale_epochs = score, epoch, 0
+                if config.use_best_model:
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            else:
+                stale_epochs += 1
+            patience = config.early_stopping_patience
+            if patience is not None and stale_epochs >= patience and epoch >= config.min_epochs:
+                if config.verbose >= 1:
+                    logger.info(
+                        "early stopping after epoch %d: no improvement for %d epochs", epoch, stale_epochs
+                    )
+                break
+
+        kept_epoch: int | None = None
+        if config.use_best_model and best_state is not None:
+            model.load_state_dict(best_state)
+            kept_epoch = best_epoch
+        model.eval()
+        bus.emit(
+            TrainingEnded(epochs=len(history), elapsed_s=time.perf_counter() - started, best_epoch=kept_epoch)
+        )
+    return TrainResult(
+        model=model,
+        tags=list(training.tags),
+        char_vocab=training.char_vocab,
+        best_epoch=kept_epoch,
+        history=history,
+        seed=seed,
+    )

@@ -1,0 +1,206 @@
+"""BertEmbeddings: sentence + token -> ``word_embeddings`` from any local Hugging Face BERT-family model.
+
+The model's files travel inside the stage (``data/`` of its saved folder), so a saved pipeline is
+self-contained; each Python process loads them once (keyed by their digest), not once per batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from pyspark import keyword_only
+from pyspark.ml.param import Param, Params, TypeConverters
+
+from sparktag.annotation import Annotation, AnnotatorType
+from sparktag.spark.params import (
+    HasBatchSize,
+    HasCaseSensitive,
+    HasDimension,
+    HasStorageRef,
+    set_from_kwargs,
+)
+from sparktag.spark.persistence import WeightsReadWrite
+from sparktag.spark.stage import AnnotateFn, AnnotatorModel, limit_torch_threads_in_task
+
+
+class BertEmbeddings(
+    AnnotatorModel, HasBatchSize, HasCaseSensitive, HasDimension, HasStorageRef, WeightsReadWrite
+):
+    """Contextual word embeddings from a transformer encoder (BERT, DistilBERT, MiniLM, RoBERTa, ...).
+
+    Create one with :meth:`loadSavedModel` (a local model folder), :meth:`pretrained` (a name in the local
+    model cache) or :meth:`load` (a saved stage). Every token gets a vector: sentences longer than
+    ``maxSentenceLength`` wordpieces are encoded in overlapping windows, never truncated.
+
+    Example:
+        >>> emb = BertEmbeddings.pretrained("all_minilm_l6_v2", "en")  # doctest: +SKIP
+        >>> emb = emb.setInputCols("sentence", "token").setOutputCol("embeddings")  # doctest: +SKIP
+    """
+
+    inputAnnotatorTypes = (AnnotatorType.DOCUMENT, AnnotatorType.TOKEN)
+    outputAnnotatorType = AnnotatorType.WORD_EMBEDDINGS
+
+    maxSentenceLength: Param[int] = Param(
+        Params._dummy(),
+        "maxSentenceLength",
+        "longest wordpiece window fed to the model; longer sentences are split into overlapping windows",
+        typeConverter=TypeConverters.toInt,
+    )
+    poolingStrategy: Param[str] = Param(
+        Params._dummy(),
+        "poolingStrategy",
+        "how a word's vector is made from its wordpieces: 'first' (Spark NLP's) or 'mean'",
+        typeConverter=TypeConverters.toString,
+    )
+
+    @keyword_only
+    def __init__(
+        self,
+        *,
+        inputCols: list[str] | None = None,
+        outputCol: str | None = None,
+        batchSize: int | None = None,
+        caseSensitive: bool | None = None,
+        maxSentenceLength: int | None = None,
+        poolingStrategy: str | None = None,
+        storageRef: str | None = None,
+    ) -> None:
+        super().__init__()
+        self._setDefault(
+            batchSize=8,
+            caseSensitive=False,
+            dimension=768,
+            maxSentenceLength=128,
+            poolingStrategy="first",
+            storageRef="bert",
+        )
+        set_from_kwargs(self, self._input_kwargs)
+        self._files: dict[str, bytes] | None = None
+        self._digest: str | None = None
+
+    # -- creation ---------------------------------------------------------------------------------------
+    @classmethod
+    def loadSavedModel(cls, folder: str, spark: Any = None) -> BertEmbeddings:
+        """Import a local Hugging Face model folder (``config.json``, tokenizer files, weights).
+
+        Args:
+            folder: the folder ``save_pretrained`` wrote.
+            spark: accepted for Spark NLP compatibility; not needed.
+        """
+        import os
+
+        from sparktag.embeddings.transformer import TransformerEncoder, get_encoder
+
+        encoder = TransformerEncoder.from_folder(folder)
+        stage = cls()
+        stage._set_encoder_files(encoder.to_files())
+        get_encoder(stage._digest or "", lambda: encoder)  # this process already has it loaded
+        name = os.path.basename(os.path.normpath(folder))
+        return stage._set(dimension=encoder.dimension, storageRef=name)
+
+    @classmethod
+    def pretrained(
+        cls, name: str = "all_minilm_l6_v2", lang: str = "en", remote_loc: str | None = None
+    ) -> BertEmbeddings:
+        """Load a model by name from the local model cache (``$SPARKTAG_MODELS``); never downloads."""
+        from sparktag.embeddings.transformer import resolve_pretrained
+
+        stage = cls.loadSavedModel(resolve_pretrained(name, lang))
+        return stage._set(storageRef=name)
+
+    # -- params -----------------------------------------------------------------------------------------
+    def setMaxSentenceLength(self, value: int) -> BertEmbeddings:
+        if value < 8:
+            raise ValueError(f"maxSentenceLength must be at least 8 wordpieces; got {value}")
+        return self._set(maxSentenceLength=value)
+
+    def getMaxSentenceLength(self) -> int:
+        return self.getOrDefault(self.maxSentenceLength)
+
+    def setPoolingStrategy(self, value: str) -> BertEmbeddings:
+        if value not in ("first", "mean"):
+            raise ValueError(f"poolingStrategy must be 'first' or 'mean'; got {value!r}")
+        return self._set(poolingStrategy=value)
+
+    def getPoolingStrategy(self) -> str:
+        return self.getOrDefault(self.poolingStrategy)
+
+    def setDimension(self, value: int) -> BertEmbeddings:
+        raise ValueError("dimension is read from the model and cannot be set")
+
+    # -- weights ----------------------------------------------------------------------------------------
+    def _set_encoder_files(self, files: dict[str, bytes]) -> None:
+        self._files = files
+        h = hashlib.sha256()
+        for name in sorted(files):
+            h.update(name.encode())
+            h.update(hashlib.sha256(files[name]).digest())
+        self._digest = h.hexdigest()
+
+    def _to_files(self) -> dict[str, bytes]:
+        if self._files is None:
+            raise ValueError(f"{self.uid} has no model; create it with BertEmbeddings.loadSavedModel(folder)")
+        return self._files
+
+    def _from_files(self, files: dict[str, bytes]) -> None:
+        self._set_encoder_files(files)
+
+    # -- running ----------------------------------------------------------------------------------------
+    def _annotator(self) -> AnnotateFn:
+        from sparktag.embeddings.transformer import EncoderConfig
+
+        files = self._to_files()
+        digest = self._digest or ""
+        config = EncoderConfig(
+            case_sensitive=self.getCaseSensitive(),
+            max_sentence_length=self.getMaxSentenceLength(),
+            batch_size=self.getBatchSize(),
+            pooling=self.getPoolingStrategy(),
+        )
+
+        def annotate(columns: list[list[Any]]) -> list[list[Annotation]]:
+            from sparktag.embeddings.transformer import TransformerEncoder, get_encoder
+
+            limit_torch_threads_in_task()
+            encoder = get_encoder(digest, lambda: TransformerEncoder.from_files(files))
+            return embed_rows(columns[1], lambda sents: encoder.embed(sents, config))
+
+        return annotate
+
+
+def embed_rows(token_rows: list[list[Annotation]], embed: Any) -> list[list[Annotation]]:
+    """Embed every sentence of a batch of rows in one call; one ``word_embeddings`` annotation per token.
+
+    Tokens are grouped by their ``sentence`` metadata, so a row's sentences are encoded separately
+    (a sentence is the model's context, as in Spark NLP); the sentence column itself is not needed.
+    """
+    groups: list[list[Annotation]] = []  # one list of tokens per sentence, across all rows
+    owners: list[int] = []  # row of each group
+    for row, tokens in enumerate(token_rows):
+        by_sentence: dict[str, list[Annotation]] = {}
+        for token in tokens:
+            by_sentence.setdefault(token.metadata.get("sentence", "0"), []).append(token)
+        for sentence_tokens in by_sentence.values():
+            groups.append(sentence_tokens)
+            owners.append(row)
+    vectors = embed([[t.result for t in g] for g in groups]) if groups else []
+    out: list[list[Annotation]] = [[] for _ in token_rows]
+    for group, row, matrix in zip(groups, owners, vectors, strict=True):
+        for token, vector in zip(group, matrix, strict=True):
+            out[row].append(
+                Annotation(
+                    AnnotatorType.WORD_EMBEDDINGS,
+                    token.begin,
+                    token.end,
+                    token.result,
+                    {
+                        "sentence": token.metadata.get("sentence", "0"),
+                        "token": token.result,
+                        "isWordStart": "true",
+                        "isOOV": "false",
+                    },
+                    vector.tolist(),
+                )
+            )
+    return out

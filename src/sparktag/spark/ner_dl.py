@@ -1,0 +1,649 @@
+"""NerDLApproach (Estimator) -> NerDLModel: Spark NLP's char CNN + BiLSTM + CRF tagger, trained in PyTorch.
+
+Featurising runs distributed: each partition turns its rows into compact per-sentence records (token texts,
+tags, one float32 buffer of vectors) with ``mapInArrow``; the driver trains on those (as Spark NLP does).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from pyspark import keyword_only
+from pyspark.ml import Estimator
+from pyspark.ml.param import Param, Params, TypeConverters
+
+from sparktag.annotation import Annotation, AnnotatorType
+from sparktag.spark.params import HasBatchSize, HasInputCols, HasOutputCol, HasStorageRef, set_from_kwargs
+from sparktag.spark.persistence import ParamsReadWrite, WeightsReadWrite
+from sparktag.spark.stage import AnnotateFn, AnnotatorApproach, AnnotatorModel, limit_torch_threads_in_task
+
+logger = logging.getLogger("sparktag.ner")
+
+_INPUT_TYPES = (AnnotatorType.DOCUMENT, AnnotatorType.TOKEN, AnnotatorType.WORD_EMBEDDINGS)
+
+#: factories called at the start of every fit with the approach; each returns a listener (or None).
+#: MLflow autologging registers itself here; the trainer and this stage know nothing of MLflow.
+LISTENER_FACTORIES: list[Callable[[Any], Any]] = []
+
+
+class _NerParams(HasBatchSize, HasStorageRef):
+    includeConfidence: Param[bool] = Param(
+        Params._dummy(),
+        "includeConfidence",
+        "add the chosen tag's probability to each annotation's metadata (confidence)",
+        typeConverter=TypeConverters.toBoolean,
+    )
+    includeAllConfidenceScores: Param[bool] = Param(
+        Params._dummy(),
+        "includeAllConfidenceScores",
+        "add every tag's probability to each annotation's metadata",
+        typeConverter=TypeConverters.toBoolean,
+    )
+
+    def setIncludeConfidence(self, value: bool) -> Any:
+        return self._set(includeConfidence=value)
+
+    def getIncludeConfidence(self) -> bool:
+        return self.getOrDefault(self.includeConfidence)
+
+    def setIncludeAllConfidenceScores(self, value: bool) -> Any:
+        return self._set(includeAllConfidenceScores=value)
+
+    def getIncludeAllConfidenceScores(self) -> bool:
+        return self.getOrDefault(self.includeAllConfidenceScores)
+
+
+def _p(name: str, doc: str, conv: Any) -> Param[Any]:
+    return Param(Params._dummy(), name, doc, typeConverter=conv)
+
+
+class NerDLApproach(Estimator, HasInputCols, HasOutputCol, _NerParams, AnnotatorApproach, ParamsReadWrite):
+    """Trains a :class:`NerDLModel` from sentence, token and word-embedding columns plus a label column.
+
+    Spark NLP's params and Python defaults: lr 0.001, po 0.005, batchSize 8, dropout 0.5 (a keep
+    probability), maxEpochs 50, minEpochs 0, validationSplit 0.0, verbose 2, ...
+
+    Example:
+        >>> ner = NerDLApproach().setInputCols(["sentence", "token", "embeddings"]) \\
+        ...     .setLabelColumn("label").setOutputCol("ner").setMaxEpochs(10)  # doctest: +SKIP
+    """
+
+    inputAnnotatorTypes = _INPUT_TYPES
+
+    labelColumn = _p("labelColumn", "column with the gold named_entity annotations", TypeConverters.toString)
+    entities = _p(
+        "entities", "entity types to learn (others become O); all when empty", TypeConverters.toListString
+    )
+    lr = _p("lr", "learning rate", TypeConverters.toFloat)
+    po = _p("po", "learning-rate decay: lr / (1 + po * epoch)", TypeConverters.toFloat)
+    dropout = _p("dropout", "probability to keep a unit (Spark NLP's convention)", TypeConverters.toFloat)
+    maxEpochs = _p("maxEpochs", "epochs to train", TypeConverters.toInt)
+    minEpochs = _p("minEpochs", "epochs before early stopping may stop", TypeConverters.toInt)
+    validationSplit = _p("validationSplit", "fraction of the training data held out", TypeConverters.toFloat)
+    testDataset = _p(
+        "testDataset",
+        "parquet path of an embedded DataFrame scored after every epoch",
+        TypeConverters.toString,
+    )
+    evaluationLogExtended = _p(
+        "evaluationLogExtended", "print per-label scores in the training log", TypeConverters.toBoolean
+    )
+    enableOutputLogs = _p("enableOutputLogs", "write the training log file", TypeConverters.toBoolean)
+    outputLogsPath = _p("outputLogsPath", "folder of the training log file", TypeConverters.toString)
+    enableMemoryOptimizer = _p(
+        "enableMemoryOptimizer", "stream training data from disk instead of memory", TypeConverters.toBoolean
+    )
+    useBestModel = _p("useBestModel", "keep the best epoch's weights", TypeConverters.toBoolean)
+    bestModelMetric = _p("bestModelMetric", "f1_micro or f1_macro", TypeConverters.toString)
+    earlyStoppingPatience = _p(
+        "earlyStoppingPatience",
+        "stop after this many epochs without improvement (0: never)",
+        TypeConverters.toInt,
+    )
+    earlyStoppingCriterion = _p(
+        "earlyStoppingCriterion",
+        "smallest improvement of bestModelMetric that counts",
+        TypeConverters.toFloat,
+    )
+    randomSeed = _p("randomSeed", "seed of everything random; same seed, same model", TypeConverters.toInt)
+    verbose = _p(
+        "verbose", "Spark NLP verbosity: 0-1 every batch, 2-3 every epoch, 4 silent", TypeConverters.toInt
+    )
+    lstmHidden = _p("lstmHidden", "BiLSTM units per direction", TypeConverters.toInt)
+    lstmLayers = _p("lstmLayers", "stacked BiLSTM layers", TypeConverters.toInt)
+    charCnnFilters = _p("charCnnFilters", "char CNN filters (0 disables the char CNN)", TypeConverters.toInt)
+    charLstmHidden = _p(
+        "charLstmHidden", "char BiLSTM units per direction (0 disables it)", TypeConverters.toInt
+    )
+    numThreads = _p(
+        "numThreads",
+        "torch threads while training (0: leave as is); 1 is fastest for small batches on a busy machine",
+        TypeConverters.toInt,
+    )
+
+    @keyword_only
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__()
+        self._setDefault(
+            outputCol="ner",
+            batchSize=8,
+            includeConfidence=False,
+            includeAllConfidenceScores=False,
+            labelColumn="label",
+            entities=[],
+            lr=0.001,
+            po=0.005,
+            dropout=0.5,
+            maxEpochs=50,
+            minEpochs=0,
+            validationSplit=0.0,
+            evaluationLogExtended=False,
+            enableOutputLogs=False,
+            outputLogsPath="",
+            enableMemoryOptimizer=False,
+            useBestModel=False,
+            bestModelMetric="f1_micro",
+            earlyStoppingPatience=0,
+            earlyStoppingCriterion=0.0,
+            verbose=2,
+            lstmHidden=128,
+            lstmLayers=1,
+            charCnnFilters=30,
+            charLstmHidden=0,
+            numThreads=1,
+        )
+        set_from_kwargs(self, self._input_kwargs)
+
+    # Spark NLP's setters, one line each.
+    def setLabelColumn(self, v: str) -> NerDLApproach:
+        return self._set(labelColumn=v)
+
+    def setEntities(self, v: list[str]) -> NerDLApproach:
+        return self._set(entities=v)
+
+    def setLr(self, v: float) -> NerDLApproach:
+        return self._set(lr=v)
+
+    def setPo(self, v: float) -> NerDLApproach:
+        return self._set(po=v)
+
+    def setDropout(self, v: float) -> NerDLApproach:
+        if not 0.0 < v <= 1.0:
+            raise ValueError(f"dropout is the probability to KEEP a unit (Spark NLP): in (0, 1]; got {v}")
+        return self._set(dropout=v)
+
+    def setMaxEpochs(self, v: int) -> NerDLApproach:
+        return self._set(maxEpochs=v)
+
+    def setMinEpochs(self, v: int) -> NerDLApproach:
+        return self._set(minEpochs=v)
+
+    def setValidationSplit(self, v: float) -> NerDLApproach:
+        if not 0.0 <= v < 1.0:
+            raise ValueError(f"validationSplit must be in [0, 1); got {v}")
+        return self._set(validationSplit=v)
+
+    def setTestDataset(
+        self, path: str, read_as: str = "SPARK", options: dict[str, str] | None = None
+    ) -> NerDLApproach:
+        """A parquet folder of an already-embedded DataFrame (as Spark NLP: ``df.write.parquet(path)``)."""
+        fmt = (options or {}).get("format", "parquet")
+        if fmt != "parquet":
+            raise ValueError(f"testDataset must be parquet; got format {fmt!r}")
+        return self._set(testDataset=path)
+
+    def setEvaluationLogExtended(self, v: bool) -> NerDLApproach:
+        return self._set(evaluationLogExtended=v)
+
+    def setEnableOutputLogs(self, v: bool) -> NerDLApproach:
+        return self._set(enableOutputLogs=v)
+
+    def setOutputLogsPath(self, v: str) -> NerDLApproach:
+        return self._set(outputLogsPath=v)
+
+    def setEnableMemoryOptimizer(self, v: bool) -> NerDLApproach:
+        return self._set(enableMemoryOptimizer=v)
+
+    def setUseBestModel(self, v: bool) -> NerDLApproach:
+        return self._set(useBestModel=v)
+
+    def setBestModelMetric(self, v: str) -> NerDLApproach:
+        if v not in ("f1_micro", "f1_macro"):
+            raise ValueError(f"bestModelMetric must be 'f1_micro' or 'f1_macro'; got {v!r}")
+        return self._set(bestModelMetric=v)
+
+    def setEarlyStoppingPatience(self, v: int) -> NerDLApproach:
+        return self._set(earlyStoppingPatience=v)
+
+    def setEarlyStoppingCriterion(self, v: float) -> NerDLApproach:
+        return self._set(earlyStoppingCriterion=v)
+
+    def setRandomSeed(self, v: int) -> NerDLApproach:
+        return self._set(randomSeed=v)
+
+    def setVerbose(self, v: int) -> NerDLApproach:
+        return self._set(verbose=v)
+
+    def setLstmHidden(self, v: int) -> NerDLApproach:
+        return self._set(lstmHidden=v)
+
+    def setLstmLayers(self, v: int) -> NerDLApproach:
+        return self._set(lstmLayers=v)
+
+    def setCharCnnFilters(self, v: int) -> NerDLApproach:
+        return self._set(charCnnFilters=v)
+
+    def setCharLstmHidden(self, v: int) -> NerDLApproach:
+        return self._set(charLstmHidden=v)
+
+    def setNumThreads(self, v: int) -> NerDLApproach:
+        return self._set(numThreads=v)
+
+    def train_config(self) -> Any:
+        """The params as the trainer's :class:`~sparktag.ner.train.TrainConfig`."""
+        from sparktag.ner.train import TrainConfig
+
+        g = self.getOrDefault
+        verbose = g(self.verbose)
+        return TrainConfig(
+            lr=g(self.lr),
+            po=g(self.po),
+            batch_size=g(self.batchSize),
+            dropout=g(self.dropout),
+            max_epochs=g(self.maxEpochs),
+            min_epochs=g(self.minEpochs),
+            validation_split=g(self.validationSplit),
+            random_seed=g(self.randomSeed) if self.isDefined(self.randomSeed) else None,
+            use_best_model=g(self.useBestModel),
+            best_model_metric=g(self.bestModelMetric),
+            early_stopping_patience=g(self.earlyStoppingPatience) or None,
+            early_stopping_criterion=g(self.earlyStoppingCriterion),
+            verbose=2 if verbose <= 1 else (1 if verbose <= 3 else 0),
+            num_threads=g(self.numThreads) or None,
+            char_cnn_filters=g(self.charCnnFilters),
+            char_lstm_hidden=g(self.charLstmHidden),
+            lstm_hidden=g(self.lstmHidden),
+            lstm_layers=g(self.lstmLayers),
+        )
+
+    def params_dict(self) -> dict[str, Any]:
+        """Every param with its value (set or default), JSON-able: what a tracker logs."""
+        return {p.name: self.getOrDefault(p) for p in self.params if self.isDefined(p)}
+
+    def log_path(self) -> str | None:
+        """Where the training log goes (``<outputLogsPath>/NerDLApproach_<uid>.log``), or None when off."""
+        if not self.getOrDefault(self.enableOutputLogs):
+            return None
+        from sparktag.ner.log import log_file_name
+
+        folder = self.getOrDefault(self.outputLogsPath) or os.path.expanduser("~/annotator_logs")
+        return os.path.join(folder, log_file_name(self.uid))
+
+    def _fit(self, dataset: Any) -> NerDLModel:
+        from sparktag.ner.checkpoint import to_files
+        from sparktag.ner.log import NerDLLog
+        from sparktag.ner.metrics import evaluate
+        from sparktag.ner.train import train
+
+        name = f"NerDLApproach ({self.uid})"
+        cols = self._feature_columns(dataset, name)
+        entities = list(self.getOrDefault(self.entities))
+        config = self.train_config()
+        with tempfile.TemporaryDirectory(prefix="sparktag-ner-") as scratch:
+            train_data = _featurize(dataset, *cols, entities=entities, name=name)
+            if self.getOrDefault(self.enableMemoryOptimizer):
+                source: Any = _parquet_source(train_data, os.path.join(scratch, "train"))
+            else:
+                source = _examples(train_data)
+            if not _has_examples(source):
+                raise ValueError(
+                    f"{name}: the training data has no labelled sentences (column {cols[3]!r} is empty "
+                    "or the DataFrame has no rows); nothing to train on"
+                )
+            test = None
+            if self.isDefined(self.testDataset):
+                test = _examples(
+                    _featurize(
+                        _read_test(dataset, self.getOrDefault(self.testDataset)),
+                        *cols,
+                        entities=entities,
+                        name=name + " testDataset",
+                    )
+                )
+            listeners: list[Any] = []
+            log_path = self.log_path()
+            if log_path:
+                os.makedirs(os.path.dirname(log_path), exist_ok=True)
+                listeners.append(
+                    NerDLLog(
+                        os.path.dirname(log_path),
+                        self.uid,
+                        extended=self.getOrDefault(self.evaluationLogExtended),
+                    )
+                )
+            for factory in LISTENER_FACTORIES:
+                try:
+                    listener = factory(self)
+                except Exception as err:  # a tracker must never break training
+                    logger.warning("listener factory %r failed: %s", factory, err)
+                    continue
+                if listener is not None:
+                    listeners.append(listener)
+            result = train(source, config, test=test, evaluate=evaluate, listeners=listeners)
+        model = NerDLModel()
+        for param in (
+            self.inputCols,
+            self.outputCol,
+            self.batchSize,
+            self.includeConfidence,
+            self.includeAllConfidenceScores,
+        ):
+            if self.isDefined(param):
+                model._set(**{param.name: self.getOrDefault(param)})
+        storage = dataset.schema[cols[2]].metadata.get("storageRef") if cols[2] in dataset.columns else None
+        if storage:
+            model._set(storageRef=storage)
+        model._from_files(to_files(result))
+        model.training_result = result
+        return model
+
+    def _feature_columns(self, df: Any, name: str) -> tuple[str, str, str, str]:
+        if not self.isDefined(self.inputCols):
+            raise ValueError(
+                f"{name}: inputCols is not set; call setInputCols(['sentence', 'token', 'embeddings'])"
+            )
+        cols = self.getInputCols()
+        if len(cols) != 3:
+            raise ValueError(
+                f"{name}: inputCols needs 3 columns (sentence, token, word_embeddings); got {cols}"
+            )
+        label = self.getOrDefault(self.labelColumn)
+        for col in [*cols, label]:
+            if col not in df.columns:
+                what = "labelColumn" if col == label else "inputCols"
+                raise ValueError(
+                    f"{name}: {what} names column {col!r}, which the DataFrame does not have "
+                    f"(columns: {', '.join(df.columns)})"
+                )
+        token_types = [df.schema[c].metadata.get("annotatorType") for c in cols]
+        for col, got, want in zip(cols, token_types, _INPUT_TYPES, strict=True):
+            if got is not None and got != want:
+                raise ValueError(
+                    f"{name}: column {col!r} holds {got!r} annotations; this position needs {want!r}"
+                )
+        return cols[0], cols[1], cols[2], label
+
+
+class NerDLModel(AnnotatorModel, _NerParams, WeightsReadWrite):
+    """Tags every token with the trained network: one ``named_entity`` annotation per token.
+
+    Metadata: ``word`` and ``sentence``; ``confidence`` with includeConfidence; one probability per tag
+    (keyed by the tag) with includeAllConfidenceScores.
+    """
+
+    inputAnnotatorTypes = _INPUT_TYPES
+    outputAnnotatorType = AnnotatorType.NAMED_ENTITY
+
+    classes = _p("classes", "the tags the model predicts", TypeConverters.toListString)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._setDefault(
+            outputCol="ner",
+            batchSize=32,
+            includeConfidence=False,
+            includeAllConfidenceScores=False,
+            storageRef="",
+        )
+        self._files: dict[str, bytes] | None = None
+        self._digest = ""
+        self.training_result: Any = None
+
+    def getClasses(self) -> list[str]:
+        return list(self.getOrDefault(self.classes)) if self.isDefined(self.classes) else []
+
+    def _to_files(self) -> dict[str, bytes]:
+        if self._files is None:
+            raise ValueError(
+                f"{self.uid} has no weights: train one with NerDLApproach or load one with NerDLModel.load"
+            )
+        return self._files
+
+    def _from_files(self, files: dict[str, bytes]) -> None:
+        import hashlib
+
+        from sparktag.ner.checkpoint import from_files
+
+        tagger = from_files(files)  # validates the format version now, not in a worker
+        self._files = files
+        self._digest = hashlib.sha256(b"".join(files[k] for k in sorted(files))).hexdigest()
+        self._set(classes=list(tagger.tags))
+        _TAGGERS[self._digest] = tagger
+
+    def _annotator(self) -> AnnotateFn:
+        files = self._to_files()
+        digest = self._digest
+        batch_size = self.getBatchSize()
+        with_conf = self.getIncludeConfidence()
+        with_all = self.getIncludeAllConfidenceScores()
+
+        def annotate(columns: list[list[Any]]) -> list[list[Annotation]]:
+            from sparktag.ner.checkpoint import from_files
+
+            limit_torch_threads_in_task()
+            tagger = _TAGGERS.get(digest)
+            if tagger is None:
+                tagger = _TAGGERS[digest] = from_files(files)
+            return tag_rows(columns[1], columns[2], tagger, batch_size, with_conf, with_all)
+
+        return annotate
+
+
+_TAGGERS: dict[str, Any] = {}  # digest -> loaded tagger, one per process
+
+
+def tag_rows(
+    token_rows: list[list[Annotation]],
+    embedding_rows: list[list[Annotation]],
+    tagger: Any,
+    batch_size: int,
+    with_conf: bool,
+    with_all: bool,
+) -> list[list[Annotation]]:
+    """Tag every sentence of a batch of rows in one call; one ``named_entity`` annotation per token."""
+    import numpy as np
+
+    sentences: list[list[Annotation]] = []
+    vectors: list[Any] = []
+    owners: list[int] = []
+    for row, (tokens, embeddings) in enumerate(zip(token_rows, embedding_rows, strict=True)):
+        by_begin = {e.begin: e.embeddings for e in embeddings}
+        for group in _by_sentence(tokens):
+            missing = [t for t in group if t.begin not in by_begin]
+            if missing:
+                t = missing[0]
+                raise ValueError(
+                    f"NerDLModel: token {t.result!r} at {t.begin}-{t.end} has no word embedding; the embeddings "
+                    "column must come from the same token column"
+                )
+            sentences.append(group)
+            vectors.append(np.asarray([by_begin[t.begin] for t in group], dtype=np.float32))
+            owners.append(row)
+    predictions = (
+        tagger.predict(
+            [[t.result for t in g] for g in sentences],
+            vectors,
+            batch_size=batch_size,
+            include_confidence=with_conf,
+            include_all_scores=with_all,
+        )
+        if sentences
+        else []
+    )
+    out: list[list[Annotation]] = [[] for _ in token_rows]
+    for group, row, tagged in zip(sentences, owners, predictions, strict=True):
+        for token, (tag, confidence, scores) in zip(group, tagged, strict=True):
+            meta = {"word": token.result, "sentence": token.metadata.get("sentence", "0")}
+            if with_conf and confidence is not None:
+                meta["confidence"] = f"{confidence:.4f}"
+            if with_all and scores:
+                meta.update({k: f"{v:.4f}" for k, v in scores.items()})
+            out[row].append(Annotation(AnnotatorType.NAMED_ENTITY, token.begin, token.end, tag, meta))
+    return out
+
+
+def _by_sentence(tokens: list[Annotation]) -> list[list[Annotation]]:
+    groups: dict[str, list[Annotation]] = {}
+    for t in tokens:
+        groups.setdefault(t.metadata.get("sentence", "0"), []).append(t)
+    return list(groups.values())
+
+
+# -- featurising: rows -> per-sentence records (distributed), records -> NerExample (driver) --------------
+
+
+def align_labels(
+    tokens: list[Annotation], labels: list[Annotation], entities: list[str] | None = None
+) -> list[str]:
+    """Each token's gold tag, matched by character span as Spark NLP does: the label whose span covers the
+    token's begin; a token no label covers is ``O``. When re-tokenizing splits one labelled word into several
+    tokens, the pieces after the first continue the entity (``B-X`` becomes ``I-X``).
+    """
+    spans = sorted((a.begin, a.end, a.result) for a in labels)
+    tags: list[str] = []
+    j = 0
+    last_span = None
+    for token in tokens:
+        while j < len(spans) and spans[j][1] < token.begin:
+            j += 1
+        tag = "O"
+        if j < len(spans) and spans[j][0] <= token.begin <= spans[j][1]:
+            tag = spans[j][2]
+            if last_span == j and tag.startswith(("B-", "S-")):
+                tag = "I-" + tag[2:]
+            last_span = j
+        if entities and tag != "O" and tag.split("-", 1)[-1] not in entities:
+            tag = "O"
+        tags.append(tag)
+    return tags
+
+
+def _featurize(
+    df: Any,
+    sentence_col: str,
+    token_col: str,
+    emb_col: str,
+    label_col: str,
+    *,
+    entities: list[str],
+    name: str,
+) -> Any:
+    """A DataFrame of per-sentence records: tokens, tags, dim, vectors (float32 bytes, row-major)."""
+    from pyspark.sql.types import ArrayType, BinaryType, IntegerType, StringType, StructField, StructType
+
+    schema = StructType(
+        [
+            StructField("tokens", ArrayType(StringType())),
+            StructField("tags", ArrayType(StringType())),
+            StructField("dim", IntegerType()),
+            StructField("vectors", BinaryType()),
+        ]
+    )
+    cols = [token_col, emb_col, label_col]
+
+    def run(batches: Iterator[Any]) -> Iterator[Any]:
+        import numpy as np
+        import pyarrow as pa
+
+        from sparktag.annotation import from_arrow
+
+        for batch in batches:
+            tok, emb, lab = (from_arrow(batch.column(batch.schema.get_field_index(c))) for c in cols)
+            out: dict[str, list[Any]] = {"tokens": [], "tags": [], "dim": [], "vectors": []}
+            for tokens, embeddings, labels in zip(tok, emb, lab, strict=True):
+                tokens, embeddings, labels = tokens or [], embeddings or [], labels or []
+                by_begin = {e.begin: e.embeddings for e in embeddings}
+                for group in _by_sentence(tokens):
+                    tags = align_labels(group, labels, entities)
+                    for tag in tags:
+                        if tag != "O" and (len(tag) < 3 or tag[1] != "-" or tag[0] not in "BIES"):
+                            raise ValueError(
+                                f"{name}: label {tag!r} in column {label_col!r} is not an IOB tag (O, B-X, I-X, E-X, S-X)"
+                            )
+                    rows = [by_begin.get(t.begin) for t in group]
+                    if any(r is None for r in rows):
+                        t = group[[r is None for r in rows].index(True)]
+                        raise ValueError(
+                            f"{name}: token {t.result!r} at {t.begin}-{t.end} has no vector in column {emb_col!r}; "
+                            "make the embeddings from the same token column"
+                        )
+                    matrix = np.asarray(rows, dtype=np.float32)
+                    out["tokens"].append([t.result for t in group])
+                    out["tags"].append(tags)
+                    out["dim"].append(int(matrix.shape[1]) if matrix.size else 0)
+                    out["vectors"].append(matrix.tobytes())
+            yield pa.RecordBatch.from_pydict(
+                out,
+                schema=pa.schema(
+                    [
+                        pa.field("tokens", pa.list_(pa.string())),
+                        pa.field("tags", pa.list_(pa.string())),
+                        pa.field("dim", pa.int32()),
+                        pa.field("vectors", pa.binary()),
+                    ]
+                ),
+            )
+
+    return df.select(*cols).mapInArrow(run, schema)
+
+
+def _records_to_examples(table: Any) -> list[Any]:
+    import numpy as np
+
+    from sparktag.ner.data import NerExample
+
+    examples = []
+    for tokens, tags, dim, vectors in zip(
+        table.column("tokens").to_pylist(),
+        table.column("tags").to_pylist(),
+        table.column("dim").to_pylist(),
+        table.column("vectors").to_pylist(),
+        strict=True,
+    ):
+        if not tokens:
+            continue
+        matrix = np.frombuffer(vectors, dtype=np.float32).reshape(len(tokens), dim)
+        examples.append(NerExample(tokens, matrix, tags))
+    return examples
+
+
+def _examples(records: Any) -> list[Any]:
+    return _records_to_examples(records.toArrow())
+
+
+def _parquet_source(records: Any, folder: str) -> Callable[[], Iterator[list[Any]]]:
+    """enableMemoryOptimizer: records go to local parquet once; each epoch streams them back in chunks."""
+    import pyarrow.dataset as ds
+
+    records.write.mode("overwrite").parquet("file://" + os.path.abspath(folder))
+
+    def chunks() -> Iterator[list[Any]]:
+        dataset = ds.dataset(folder, format="parquet")
+        for batch in dataset.to_batches(batch_size=2048):
+            yield _records_to_examples(batch)
+
+    return chunks
+
+
+def _has_examples(source: Any) -> bool:
+    if callable(source):
+        return any(len(chunk) for chunk in source())
+    return bool(source)
+
+
+def _read_test(train_df: Any, path: str) -> Any:
+    return train_df.sparkSession.read.parquet(path)

@@ -1,0 +1,326 @@
+"""The training loop, with real (tiny) trainings on a synthetic NER dataset."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from sparktag.ner.data import NerExample
+from sparktag.ner.events import (
+    BatchEnded,
+    EpochEnded,
+    EpochStarted,
+    Event,
+    LabelCounts,
+    Scores,
+    TrainingEnded,
+    TrainingStarted,
+)
+from sparktag.ner.train import TrainConfig, TrainResult, train
+
+DIM = 16
+FIRST = ["Alice", "Bruno", "Chen", "Dmitri", "Eva", "Farid"]
+LAST = ["Smith", "Okafor", "Lee", "Ivanov"]
+LOC = ["Paris", "Lagos", "Oslo", "Lima", "Kyoto"]
+ORG = ["Acme", "Globex", "Initech", "Umbrella"]
+TEMPLATES = [
+    "PER met PER in LOC .",
+    "PER works for ORG in LOC .",
+    "ORG visited LOC today .",
+    "the ORG team met PER yesterday",
+    "a LOC firm and ORG",
+]
+
+
+def make_dataset(n: int = 64, seed: int = 0) -> list[NerExample]:
+    """Template sentences; every word has a fixed random embedding, so the data can be fitted exactly."""
+    rng = np.random.default_rng(seed)
+    table: dict[str, np.ndarray] = {}
+    vocab_rng = np.random.default_rng(1234)  # the same embedding per word in every dataset
+    for word in sorted({*FIRST, *LAST, *LOC, *ORG, *" ".join(TEMPLATES).split()}):
+        table[word] = vocab_rng.standard_normal(DIM).astype(np.float32)
+    examples = []
+    for _ in range(n):
+        tokens: list[str] = []
+        tags: list[str] = []
+        for slot in TEMPLATES[int(rng.integers(len(TEMPLATES)))].split():
+            if slot == "PER":
+                name = [str(rng.choice(FIRST))] + ([str(rng.choice(LAST))] if rng.random() < 0.5 else [])
+                tokens += name
+                tags += ["B-PER"] + ["I-PER"] * (len(name) - 1)
+            elif slot in ("LOC", "ORG"):
+                tokens.append(str(rng.choice(LOC if slot == "LOC" else ORG)))
+                tags.append(f"B-{slot}")
+            else:
+                tokens.append(slot)
+                tags.append("O")
+        examples.append(NerExample(tokens, np.stack([table[t] for t in tokens]), tags))
+    return examples
+
+
+def chunks_of(tags: list[str]) -> set[tuple[int, int, str]]:
+    """IOB2 entity spans (start, end, type)."""
+    spans, start, kind = set(), -1, ""
+    for i, tag in enumerate([*tags, "O"]):
+        if start >= 0 and not (tag.startswith("I-") and tag[2:] == kind):
+            spans.add((start, i, kind))
+            start = -1
+        if tag.startswith("B-") or (tag.startswith("I-") and start < 0):
+            start, kind = i, tag[2:]
+    return spans
+
+
+def local_evaluate(gold: list[list[str]], pred: list[list[str]]) -> tuple[Scores, Scores]:
+    """Token-level counts per non-O tag and exact-match entity counts per type."""
+    token: dict[str, LabelCounts] = {}
+    entity: dict[str, LabelCounts] = {}
+    for g_sent, p_sent in zip(gold, pred, strict=True):
+        for g, p in zip(g_sent, p_sent, strict=True):
+            if g == p and g != "O":
+                token.setdefault(g, LabelCounts()).tp += 1
+            else:
+                if p != "O":
+                    token.setdefault(p, LabelCounts()).fp += 1
+                if g != "O":
+                    token.setdefault(g, LabelCounts()).fn += 1
+        g_spans, p_spans = chunks_of(g_sent), chunks_of(p_sent)
+        for span in g_spans | p_spans:
+            counts = entity.setdefault(span[2], LabelCounts())
+            if span in g_spans and span in p_spans:
+                counts.tp += 1
+            elif span in p_spans:
+                counts.fp += 1
+            else:
+                counts.fn += 1
+    return Scores(token), Scores(entity)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def on_event(self, event: Event) -> None:
+        self.events.append(event)
+
+
+class Failing:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def on_event(self, event: Event) -> None:
+        self.calls += 1
+        if isinstance(event, BatchEnded):
+            raise RuntimeError("disk full")
+
+
+class ScriptedScores:
+    """An evaluate() whose token micro-F1 follows a script, one value per call (0 once it runs out)."""
+
+    def __init__(self, f1s: list[float]) -> None:
+        self.f1s = list(f1s)
+
+    def __call__(self, gold: list[list[str]], pred: list[list[str]]) -> tuple[Scores, Scores]:
+        f1 = self.f1s.pop(0) if self.f1s else 0.0
+        tp = round(f1 * 100)
+        scores = Scores({"B-PER": LabelCounts(tp=tp, fp=100 - tp, fn=100 - tp)})
+        return scores, scores
+
+
+DATA = make_dataset()
+
+
+def quick(**overrides: Any) -> TrainConfig:
+    """A tiny, fast network; one thread so tests do not fight over the cores."""
+    values: dict[str, Any] = {
+        "lr": 0.01,
+        "po": 0.0,
+        "batch_size": 8,
+        "dropout": 0.8,
+        "max_epochs": 3,
+        "random_seed": 7,
+        "char_cnn_filters": 8,
+        "lstm_hidden": 16,
+        "num_threads": 1,
+        **overrides,
+    }
+    return TrainConfig(**values)
+
+
+def weights(result: TrainResult) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in result.model.state_dict().items()}
+
+
+def same_weights(a: TrainResult, b: TrainResult) -> bool:
+    wa, wb = weights(a), weights(b)
+    return wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_learns_the_training_set() -> None:
+    result = train(DATA, quick(max_epochs=15), test=DATA, evaluate=local_evaluate)
+    final = result.history[-1].test
+    assert final is not None and final.examples == len(DATA)
+    assert final.entity.micro_f1 > 0.97
+    assert final.token.micro_f1 > 0.97
+    assert result.history[-1].loss < result.history[0].loss / 5
+    assert result.tags == ["O", "B-LOC", "B-ORG", "B-PER", "I-PER"]
+    assert not result.model.training
+
+
+def test_same_seed_is_reproducible_and_another_seed_is_not() -> None:
+    runs = [train(DATA, quick(random_seed=seed), test=DATA, evaluate=local_evaluate) for seed in (3, 3, 4)]
+    assert same_weights(runs[0], runs[1])
+    losses = [[e.loss for e in r.history] for r in runs]
+    assert losses[0] == losses[1]
+    scores = [[e.test.token.per_label if e.test else None for e in r.history] for r in runs]
+    assert scores[0] == scores[1]
+    assert not same_weights(runs[0], runs[2])
+    assert losses[0] != losses[2]
+
+
+def test_training_leaves_the_global_rng_alone_and_records_a_drawn_seed() -> None:
+    torch.manual_seed(99)
+    before = torch.get_rng_state()
+    recorder = Recorder()
+    result = train(DATA, quick(random_seed=None, max_epochs=1), listeners=[recorder])
+    assert torch.equal(torch.get_rng_state(), before)
+    started = recorder.events[0]
+    assert isinstance(started, TrainingStarted) and started.params["random_seed"] == result.seed
+    again = train(DATA, quick(random_seed=result.seed, max_epochs=1))
+    assert same_weights(result, again)
+
+
+def test_events_come_in_order_with_correct_counts() -> None:
+    recorder = Recorder()
+    config = quick(max_epochs=3, lr=0.02, po=0.5, batch_size=10)
+    result = train(DATA, config, test=DATA[:10], evaluate=local_evaluate, listeners=[recorder])
+    batches = math.ceil(len(DATA) / 10)
+    kinds = [type(e).__name__ for e in recorder.events]
+    per_epoch = ["EpochStarted"] + ["BatchEnded"] * batches + ["EpochEnded"]
+    assert kinds == ["TrainingStarted", *per_epoch * 3, "TrainingEnded"]
+
+    started = recorder.events[0]
+    assert isinstance(started, TrainingStarted)
+    assert started.total_epochs == 3 and started.batch_size == 10 and started.lr == 0.02
+    assert started.labels == result.tags and started.training_examples == len(DATA)
+    assert started.chars == result.char_vocab.size and started.graph == f"blstm_5_{DIM}_16_{started.chars}"
+    assert started.params["po"] == 0.5 and started.params["lstm_hidden"] == 16
+
+    epochs = [e for e in recorder.events if isinstance(e, EpochStarted)]
+    assert [e.epoch for e in epochs] == [1, 2, 3]
+    assert [e.lr for e in epochs] == pytest.approx([0.02, 0.02 / 1.5, 0.02 / 2.0])  # lr / (1 + po * epoch)
+    assert all(e.dataset_size == len(DATA) for e in epochs)
+
+    ends = [e for e in recorder.events if isinstance(e, EpochEnded)]
+    assert ends == result.history
+    for end in ends:
+        losses = [e.loss for e in recorder.events if isinstance(e, BatchEnded) and e.epoch == end.epoch]
+        numbers = [e.batch for e in recorder.events if isinstance(e, BatchEnded) and e.epoch == end.epoch]
+        assert numbers == list(range(1, batches + 1)) and end.batches == batches
+        assert end.loss == pytest.approx(sum(losses))
+        assert end.validation is None and end.test is not None and end.test.examples == 10
+        assert end.elapsed_s > 0
+    last = recorder.events[-1]
+    assert isinstance(last, TrainingEnded) and last.epochs == 3 and last.best_epoch is None
+
+
+def test_a_failing_listener_is_warned_about_once_and_dropped() -> None:
+    failing, recorder = Failing(), Recorder()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = train(DATA, quick(max_epochs=2), listeners=[failing, recorder])
+    messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert len(messages) == 1 and "Failing raised RuntimeError('disk full')" in messages[0]
+    assert failing.calls == 3  # TrainingStarted, EpochStarted, the first BatchEnded
+    assert isinstance(recorder.events[-1], TrainingEnded) and len(result.history) == 2
+    assert same_weights(result, train(DATA, quick(max_epochs=2)))
+
+
+def test_validation_split_holds_out_a_seeded_fraction() -> None:
+    recorder = Recorder()
+    result = train(
+        DATA, quick(validation_split=0.25, max_epochs=2), evaluate=local_evaluate, listeners=[recorder]
+    )
+    started = recorder.events[0]
+    assert isinstance(started, TrainingStarted) and started.training_examples == 48
+    for end in result.history:
+        assert end.validation is not None and end.test is None
+        assert end.validation.examples == 16 and end.validation.fraction == 0.25
+        assert end.batches == 6
+    again = train(DATA, quick(validation_split=0.25, max_epochs=2), evaluate=local_evaluate)
+    assert same_weights(result, again)
+
+
+def test_scoring_without_an_evaluate_function_is_an_error() -> None:
+    with pytest.raises(ValueError, match="needs an evaluate"):
+        train(DATA, quick(validation_split=0.2))
+    with pytest.raises(ValueError, match="both validation data and validation_split=0.2"):
+        train(DATA, quick(validation_split=0.2), validation=DATA, evaluate=local_evaluate)
+    with pytest.raises(ValueError, match="training example 1 has no tags"):
+        train([DATA[0], NerExample(["x"], np.zeros((1, DIM), np.float32))], quick())
+    with pytest.raises(ValueError, match="dimension 3 .* the first training example has dim 16"):
+        train([DATA[0], NerExample(["x"], np.zeros((1, 3), np.float32), ["O"])], quick())
+
+
+def test_early_stopping_and_use_best_model_restore_the_best_epoch() -> None:
+    recorder = Recorder()
+    config = quick(max_epochs=10, early_stopping_patience=2, use_best_model=True)
+    scripted = ScriptedScores([0.5, 0.9, 0.4, 0.3, 0.95])
+    result = train(DATA, config, validation=DATA[:8], evaluate=scripted, listeners=[recorder])
+    assert len(result.history) == 4  # best at 2, no improvement at 3 and 4
+    assert result.best_epoch == 2
+    last = recorder.events[-1]
+    assert isinstance(last, TrainingEnded) and last.epochs == 4 and last.best_epoch == 2
+    # Evaluation consumes no randomness, so a 2-epoch run has exactly the weights of epoch 2.
+    two_epochs = train(DATA, quick(max_epochs=2))
+    assert same_weights(result, two_epochs)
+    assert not same_weights(result, train(DATA, quick(max_epochs=4)))
+
+
+def test_early_stopping_waits_for_min_epochs() -> None:
+    config = quick(max_epochs=10, min_epochs=6, early_stopping_patience=2)
+    result = train(DATA, config, validation=DATA[:8], evaluate=ScriptedScores([0.5, 0.9, 0.4, 0.3, 0.95]))
+    assert len(result.history) == 7  # improves at 5, then 6 and 7 do not; 7 >= min_epochs
+    assert result.best_epoch is None  # weights of the last epoch kept
+
+
+def test_use_best_model_without_scores_follows_the_training_loss() -> None:
+    result = train(DATA, quick(max_epochs=4, use_best_model=True))
+    losses = [e.loss for e in result.history]
+    assert result.best_epoch == int(np.argmin(losses)) + 1
+
+
+def test_streamed_chunks_train_like_the_in_memory_list() -> None:
+    one_chunk = train(lambda: iter([DATA]), quick(max_epochs=2))
+    assert same_weights(one_chunk, train(DATA, quick(max_epochs=2)))
+
+    calls = []
+
+    def factory():
+        calls.append(1)
+        return (DATA[i : i + 20] for i in range(0, len(DATA), 20))  # chunks of 20, 20, 20, 4
+
+    recorder = Recorder()
+    result = train(
+        factory, quick(max_epochs=2, validation_split=0.25), evaluate=local_evaluate, listeners=[recorder]
+    )
+    started = recorder.events[0]
+    assert isinstance(started, TrainingStarted) and started.training_examples == 15 + 15 + 15 + 3
+    total = {e.total_batches for e in recorder.events if isinstance(e, BatchEnded)}
+    assert total == {2 + 2 + 2 + 1}  # each chunk batched on its own
+    assert all(e.batches == 7 and e.validation and e.validation.examples == 16 for e in result.history)
+    assert len(calls) == 1 + 2 * 2  # one scan, then per epoch one training pass and one validation pass
+
+
+def test_a_stream_that_changes_between_passes_is_an_error() -> None:
+    sizes = iter([[20, 20], [20, 19]])
+
+    def factory():
+        return (DATA[:n] for n in next(sizes))
+
+    with pytest.raises(ValueError, match="chunk 1 has 19 examples, the first pass had 20"):
+        train(factory, quick(max_epochs=1))

@@ -1,0 +1,140 @@
+"""NerDLApproach / NerDLModel inside a real Spark ML Pipeline: training, the log, persistence, parity, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pyspark.ml import Pipeline, PipelineModel
+
+from sparktag.annotation import from_rows
+from sparktag.annotator import (
+    BertEmbeddings,
+    NerConverter,
+    NerDLApproach,
+    NerDLModel,
+    SentenceDetector,
+    Tokenizer,
+)
+from sparktag.base import DocumentAssembler, LightPipeline
+from sparktag.ner.metrics import entity_scores
+from sparktag.spark.ner_dl import align_labels
+from sparktag.training import CoNLL
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+
+def preprocessing(bert_dir: str) -> list:
+    return [
+        DocumentAssembler().setInputCol("text").setOutputCol("document"),
+        SentenceDetector().setInputCols(["document"]).setOutputCol("sentence"),
+        Tokenizer().setInputCols(["sentence"]).setOutputCol("token"),
+        BertEmbeddings.loadSavedModel(bert_dir).setInputCols("sentence", "token").setOutputCol("embeddings"),
+    ]
+
+
+def approach(tmp_path, **params) -> NerDLApproach:
+    ner = (
+        NerDLApproach()
+        .setInputCols(["sentence", "token", "embeddings"])
+        .setLabelColumn("label")
+        .setOutputCol("ner")
+        .setMaxEpochs(20)
+        .setLr(0.01)
+        .setBatchSize(8)
+        .setRandomSeed(7)
+        .setVerbose(4)
+        .setEnableOutputLogs(True)
+        .setEvaluationLogExtended(True)
+        .setOutputLogsPath(str(tmp_path / "logs"))
+        .setIncludeConfidence(True)
+    )
+    for name, value in params.items():
+        getattr(ner, "set" + name[0].upper() + name[1:])(value)
+    return ner
+
+
+@pytest.fixture(scope="module")
+def trained(spark, sample_dir, sample_bert_dir, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ner")
+    train = CoNLL().readDataset(spark, str(sample_dir / "train.conll")).limit(160).cache()
+    stages = preprocessing(str(sample_bert_dir))
+    ner = approach(tmp, validationSplit=0.1)
+    model = Pipeline(stages=[*stages, ner]).fit(train)
+    return model, train, ner, tmp
+
+
+def gold_and_pred(df, label_col="label", ner_col="ner"):
+    """Gold tags matched to the pipeline's tokens by span (as training does), and the predicted tags."""
+    gold, pred = [], []
+    for row in df.select(label_col, "token", ner_col).collect():
+        tokens = from_rows(row["token"])
+        tags = {a.begin: a.result for a in from_rows(row[ner_col])}
+        gold.append(align_labels(tokens, from_rows(row[label_col])))
+        pred.append([tags.get(t.begin, "O") for t in tokens])
+    return gold, pred
+
+
+def test_model_fits_its_training_data(trained):
+    model, train, _, _ = trained
+    out = model.transform(train)
+    gold, pred = gold_and_pred(out)
+    scores = entity_scores(gold, pred)
+    assert scores.micro_f1 > 0.85, scores.micro_f1  # 90% seen in training, 10% held out
+    ner = from_rows(out.first()["ner"])
+    assert all(set(a.metadata) == {"word", "sentence", "confidence"} for a in ner)
+    assert all(0.0 <= float(a.metadata["confidence"]) <= 1.0 for a in ner)
+    assert set(model.stages[-1].getClasses()) >= {"O", "I-PER", "I-LOC", "I-ORG"}
+
+
+def test_training_log_follows_spark_nlp_format(trained):
+    _, _, ner, _ = trained
+    lines = Path(ner.log_path()).read_text(encoding="utf-8").split("\n")
+    assert lines[0].startswith("Name of the selected graph: ")
+    assert lines[1].startswith("Training started - total epochs: 20 - lr: 0.01 - batch size: 8 - labels: ")
+    epochs = [line for line in lines if line.startswith("Epoch ") and " started" not in line]
+    assert len(epochs) == 20
+    assert sum(line.startswith("Quality on validation dataset (10.0%)") for line in lines) == 20
+    assert any(line.startswith("Micro-average\t prec: ") for line in lines)
+
+
+def test_save_load_and_light_pipeline_give_identical_tags(trained, tmp_path, spark):
+    model, train, _, _ = trained
+    path = str(tmp_path / "ner_model")
+    model.stages[-1].write().overwrite().save(path)
+    loaded = NerDLModel.load(path).setInputCols(["sentence", "token", "embeddings"]).setOutputCol("ner")
+    assert loaded.getClasses() == model.stages[-1].getClasses()
+    reloaded = PipelineModel(stages=[*model.stages[:-1], loaded])
+    sample = train.limit(40)
+    first = [from_rows(r["ner"]) for r in model.transform(sample).collect()]
+    second = [from_rows(r["ner"]) for r in reloaded.transform(sample).collect()]
+    assert first == second
+    texts = [r["text"] for r in sample.collect()]
+    light = LightPipeline(model).fullAnnotate(texts)
+    assert [row["ner"] for row in light] == first
+
+
+def test_same_seed_same_model(trained, spark, sample_dir, sample_bert_dir, tmp_path):
+    model, train, _, _ = trained
+    again = Pipeline(
+        stages=[*preprocessing(str(sample_bert_dir)), approach(tmp_path, validationSplit=0.1)]
+    ).fit(train)
+    assert model.stages[-1]._files == again.stages[-1]._files
+
+
+def test_ner_converter_on_predictions(trained):
+    model, train, _, _ = trained
+    converter = NerConverter().setInputCols(["sentence", "token", "ner"]).setOutputCol("entities")
+    out = converter.transform(model.transform(train.limit(20)))
+    chunks = [a for r in out.collect() for a in from_rows(r["entities"])]
+    assert chunks
+    assert {a.metadata["entity"] for a in chunks} <= {"PER", "LOC", "ORG", "MISC"}
+
+
+def test_bad_input_errors(spark, sample_dir, sample_bert_dir, tmp_path):
+    train = CoNLL().readDataset(spark, str(sample_dir / "train.conll")).limit(10)
+    stages = preprocessing(str(sample_bert_dir))
+    with pytest.raises(ValueError, match="labelColumn names column 'tags'"):
+        Pipeline(stages=[*stages, approach(tmp_path).setLabelColumn("tags")]).fit(train)
+    with pytest.raises(ValueError, match="no labelled sentences"):
+        Pipeline(stages=[*stages, approach(tmp_path)]).fit(train.limit(0))
