@@ -24,9 +24,9 @@ def main() -> None:
     parser.add_argument("--out", default="benchmarks/results")
     args = parser.parse_args()
 
-    import sparktag
     from pyspark.ml import Pipeline
 
+    import sparktag
     from sparktag.annotator import SentenceDetector, Tokenizer
     from sparktag.base import DocumentAssembler, LightPipeline
     from sparktag.training import CoNLL
