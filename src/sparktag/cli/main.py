@@ -8,6 +8,13 @@ import sys
 
 COMMANDS = {
     "demo": ("sparktag.cli.demo", "run the tracked NER experiment on the bundled sample data"),
+    "train": ("sparktag.cli.train", "train, evaluate, log and register a NER model (one tracked experiment)"),
+    "predict": (
+        "sparktag.cli.predict",
+        "tag texts with a logged/registered model (no JVM) and print entities",
+    ),
+    "ui": ("sparktag.cli.ui", "open the MLflow UI on a tracking store"),
+    "upload": ("sparktag.cli.upload", "send an experiment tracked offline to an MLflow tracking server"),
 }
 
 

@@ -1,0 +1,41 @@
+"""``sparktag ui``: the MLflow UI on a tracking store (``mlflow ui``, one worker, no job execution)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend-store-uri", default="sqlite:///mlflow.db",
+                        help="tracking store to browse (default sqlite:///mlflow.db; ./mlruns: file:./mlruns)")  # fmt: skip
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=5000, help="port (default 5000)")
+    parser.add_argument("--dry-run", action="store_true", help="print the command instead of running it")
+    parser.set_defaults(run=run)
+
+
+def ui_command(args: argparse.Namespace) -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", args.backend_store_uri,
+            "--host", args.host, "--port", str(args.port), "--workers", "1"]  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+    import shlex
+    import subprocess
+
+    from sparktag.tracking.redact import redact_uri
+
+    command = ui_command(args)
+    shown = " ".join(shlex.quote(redact_uri(c)) for c in command)
+    if args.dry_run:
+        print(shown)
+        return 0
+    print(f"MLflow UI on http://{args.host}:{args.port} (Ctrl+C to stop): {shown}")
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return 0

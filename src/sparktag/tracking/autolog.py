@@ -1,0 +1,623 @@
+"""MLflow autologging for NerDLApproach: one listener on the trainer's events, nothing patched in the trainer.
+
+``autolog()`` registers a listener factory in :data:`sparktag.spark.ner_dl.LISTENER_FACTORIES`; every
+``NerDLApproach.fit`` then gets an :class:`MlflowListener` which
+
+* on ``TrainingStarted`` logs every param (the approach's and the trainer's, secrets redacted);
+* after each epoch logs loss, lr, epoch time and the validation/test scores (token-level as Spark NLP's log,
+  strict entity-level as conlleval) in ONE ``log_batch`` call, step = epoch, so the UI shows them live;
+* on ``TrainingEnded`` logs the training log file, the charts (PNG), environment tags and ``best_epoch``.
+
+It logs into the active run, or opens one and closes only that one. With ``log_models=True`` the fitted
+``PipelineModel`` holding the trained NerDLModel is logged with sparktag's MLflow flavor (and registered
+when ``registered_model_name`` is given), together with the training DataFrame as a dataset input.
+
+Tracking never breaks training: an MLflow error is a ``logging`` warning (once per kind) and the listener
+goes offline; everything it would have logged stays in memory and is written to a JSON file (path in the
+warning) that :func:`upload_pending` (``sparktag upload FILE``) sends to a tracking server later.
+
+    >>> import sparktag.mlflow
+    >>> sparktag.mlflow.autolog()  # doctest: +SKIP
+    >>> model = pipeline.fit(train_df)  # params, per-epoch metrics, charts, log file in MLflow  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from sparktag.ner.events import EpochEnded, Evaluation, Event, Scores, TrainingEnded, TrainingStarted
+from sparktag.tracking.redact import redact_params, redact_uri
+
+logger = logging.getLogger("sparktag.tracking")
+
+MAX_PARAM_CHARS = 6000  # MLflow's limit on a param value
+PENDING_PREFIX = "mlflow_pending_"
+
+
+@dataclass(frozen=True)
+class AutologConfig:
+    """What :func:`autolog` was called with (see there)."""
+
+    log_models: bool = False
+    registered_model_name: str | None = None
+    silent: bool = False
+    log_charts: bool = True
+    log_datasets: bool = True
+    pending_dir: str | None = None  # where the pending JSON goes; None: outputLogsPath, else ./mlflow_pending
+    offline_reason: str | None = None  # set: do not contact MLflow at all, write the pending file
+
+
+_config: AutologConfig | None = None  # None: autologging is off
+_fit_listeners: list[MlflowListener] = []  # listeners created during a patched Pipeline.fit (log_models)
+_last_listener: MlflowListener | None = None
+_original_pipeline_fit: Callable[..., Any] | None = None
+
+
+def autolog(
+    log_models: bool = False,
+    registered_model_name: str | None = None,
+    disable: bool = False,
+    silent: bool = False,
+    *,
+    log_charts: bool = True,
+    log_datasets: bool = True,
+    pending_dir: str | None = None,
+) -> None:
+    """Turn MLflow autologging of every ``NerDLApproach.fit`` on (or off with ``disable=True``).
+
+    Args:
+        log_models: also log the fitted ``PipelineModel`` (when the approach is fit inside a
+            ``Pipeline``) with sparktag's MLflow flavor, in the same run.
+        registered_model_name: register the logged model under this name (needs ``log_models``).
+        disable: remove the listener; training is no longer tracked.
+        silent: no warnings from autologging (errors still go to the pending file).
+        log_charts: log the training charts as PNG artifacts (``charts/``).
+        log_datasets: with ``log_models``, log the ``Pipeline.fit`` DataFrame as a dataset input.
+        pending_dir: where to write what could not be logged (default: the approach's ``outputLogsPath``,
+            else ``./mlflow_pending``).
+
+    Calling it again replaces the settings; the listener is registered once.
+    """
+    global _config
+    from sparktag.spark import ner_dl
+
+    if disable:
+        _config = None
+        with contextlib.suppress(ValueError):
+            ner_dl.LISTENER_FACTORIES.remove(_factory)
+        _unpatch_pipeline_fit()
+        return
+    _config = AutologConfig(
+        log_models=log_models,
+        registered_model_name=registered_model_name,
+        silent=silent,
+        log_charts=log_charts,
+        log_datasets=log_datasets,
+        pending_dir=pending_dir,
+    )
+    if _factory not in ner_dl.LISTENER_FACTORIES:
+        ner_dl.LISTENER_FACTORIES.append(_factory)
+    if log_models:
+        _patch_pipeline_fit()
+    else:
+        _unpatch_pipeline_fit()
+
+
+def is_enabled() -> bool:
+    """Whether autologging is on."""
+    return _config is not None
+
+
+@contextlib.contextmanager
+def autologging(**settings: Any) -> Iterator[None]:
+    """Autologging on with ``settings`` inside the block, the previous state (on or off) restored after."""
+    before = _config
+    autolog(**settings)
+    try:
+        yield
+    finally:
+        if before is None:
+            autolog(disable=True)
+        else:
+            autolog(
+                log_models=before.log_models,
+                registered_model_name=before.registered_model_name,
+                silent=before.silent,
+                log_charts=before.log_charts,
+                log_datasets=before.log_datasets,
+                pending_dir=before.pending_dir,
+            )
+
+
+def _set_offline(reason: str | None) -> None:
+    """Used by ``run_experiment`` when the tracking server is known to be unreachable: write locally only."""
+    global _config
+    if _config is not None:
+        _config = replace(_config, offline_reason=reason)
+
+
+def _factory(approach: Any) -> MlflowListener | None:
+    if _config is None:
+        return None
+    global _last_listener
+    listener = MlflowListener(approach, _config)
+    _last_listener = listener
+    if _original_pipeline_fit is not None:
+        _fit_listeners.append(listener)
+    return listener
+
+
+def last_listener() -> MlflowListener | None:
+    """The listener of the latest autologged fit (its ``run_id``, ``errors``, ``pending_file``)."""
+    return _last_listener
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Metric names
+
+
+def _safe_key(text: str) -> str:
+    """An MLflow-valid metric key part (letters, digits, ``_ - . /`` and spaces are allowed)."""
+    return re.sub(r"[^A-Za-z0-9_\-./ ]", "_", text)
+
+
+def scores_metrics(prefix: str, level: str, scores: Scores) -> dict[str, float]:
+    """``{prefix}_{level}_{micro|macro}_{precision|recall|f1}`` (+ ``{prefix}_entity_f1_{TYPE}``)."""
+    out: dict[str, float] = {}
+    for average in ("micro", "macro"):
+        for metric in ("precision", "recall", "f1"):
+            out[f"{prefix}_{level}_{average}_{metric}"] = float(getattr(scores, f"{average}_{metric}"))
+    if level == "entity":
+        for entity, counts in scores.per_label.items():
+            out[f"{prefix}_entity_f1_{_safe_key(entity)}"] = counts.f1
+    return out
+
+
+def epoch_metrics(event: EpochEnded) -> dict[str, float]:
+    """Every metric of one epoch, by name (what the listener logs at step ``event.epoch``).
+
+    Names: ``loss``, ``lr``, ``epoch_time_s``; and for ``validation`` and ``test``:
+    ``<ds>_token_{micro,macro}_{precision,recall,f1}`` (Spark NLP's log), ``<ds>_entity_...`` (strict
+    conlleval), ``<ds>_entity_f1_<TYPE>``, ``<ds>_eval_time_s``.
+    """
+    metrics = {"loss": event.loss, "lr": event.lr, "epoch_time_s": event.elapsed_s}
+    evaluation: Evaluation | None
+    for name, evaluation in (("validation", event.validation), ("test", event.test)):
+        if evaluation is None:
+            continue
+        metrics.update(scores_metrics(name, "token", evaluation.token))
+        metrics.update(scores_metrics(name, "entity", evaluation.entity))
+        metrics[f"{name}_eval_time_s"] = evaluation.elapsed_s
+    return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and math.isfinite(v)}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Environment tags
+
+
+def environment_tags() -> dict[str, str]:
+    """Versions of sparktag, torch, pyspark, Java and Python, and the git commit of the working directory."""
+    import platform
+
+    import sparktag
+
+    tags = {"sparktag.version": sparktag.version(), "python.version": platform.python_version()}
+    for module in ("torch", "pyspark", "mlflow"):
+        mod = sys.modules.get(module)
+        if mod is None:
+            with contextlib.suppress(ImportError):
+                mod = __import__(module)
+        if mod is not None:
+            tags[f"{module}.version"] = str(getattr(mod, "__version__", "unknown"))
+    java = java_version()
+    if java:
+        tags["java.version"] = java
+    commit = git_commit()
+    if commit:
+        tags["mlflow.source.git.commit"] = commit
+    return tags
+
+
+def java_version() -> str | None:
+    """``17.0.12`` from ``java -version`` (``$JAVA_HOME/bin/java`` first), or None when there is no Java."""
+    home = os.environ.get("JAVA_HOME")
+    java = os.path.join(home, "bin", "java") if home else "java"
+    try:
+        done = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r'version "([^"]+)"', done.stderr + done.stdout)
+    return match.group(1) if match else None
+
+
+def git_commit(folder: str | None = None) -> str | None:
+    """The HEAD commit of the git repository holding ``folder`` (default: the working directory), or None."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, cwd=folder
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = done.stdout.strip()
+    return commit if done.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", commit) else None
+
+
+def check_reachable(uri: str, timeout_s: float = 3.0) -> str | None:
+    """None when an http(s) tracking server answers a TCP connect; else why not. Other stores: None.
+
+    A quick check before training, so an unreachable server costs seconds, not MLflow's minutes of retries.
+    """
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        return None
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parsed.hostname, port), timeout=timeout_s):
+            return None
+    except OSError as err:
+        return f"cannot connect to {parsed.hostname}:{port} ({err.strerror or err})"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The listener
+
+
+def _param_value(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= MAX_PARAM_CHARS else text[: MAX_PARAM_CHARS - 3] + "..."
+
+
+class MlflowListener:
+    """Logs one NerDLApproach training to MLflow from the trainer's events (see the module doc).
+
+    Args:
+        approach: the NerDLApproach being fit (for ``params_dict()``, ``log_path()``, ``uid``); may be None.
+        config: autologging settings.
+
+    After training: ``run_id``, ``metrics`` (every metric logged, in memory), ``pending_file`` (set when
+    something could not be logged) and ``errors`` (one message per kind of failure).
+    """
+
+    def __init__(self, approach: Any = None, config: AutologConfig | None = None) -> None:
+        self.approach = approach
+        self.config = config or AutologConfig()
+        self.run_id: str | None = None
+        self.experiment_id: str | None = None
+        self.tracking_uri: str = ""
+        self.params: dict[str, str] = {}
+        self.metrics: list[dict[str, Any]] = []  # {"key", "value", "step", "timestamp"}
+        self.tags: dict[str, str] = {}
+        self.artifacts: list[tuple[str, str | None]] = []  # (local path, artifact dir)
+        self.errors: dict[str, str] = {}
+        self.pending_file: str | None = None
+        self.offline = False
+        self._opened_run = False
+        self._events: list[Event] = []
+        self._client: Any = None
+
+    # -- events --------------------------------------------------------------------------------------
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, (TrainingStarted, EpochEnded)) or type(event).__name__ == "EpochStarted":
+            self._events.append(event)
+        if isinstance(event, TrainingStarted):
+            self._on_started(event)
+        elif isinstance(event, EpochEnded):
+            self._on_epoch(event)
+        elif isinstance(event, TrainingEnded):
+            self._on_ended(event)
+
+    def _on_started(self, event: TrainingStarted) -> None:
+        import mlflow
+
+        self.tracking_uri = mlflow.get_tracking_uri()
+        if self.config.offline_reason:
+            self._go_offline("connect", self.config.offline_reason)
+        else:
+            unreachable = check_reachable(self.tracking_uri)
+            if unreachable:
+                self._go_offline("connect", unreachable)
+        if not self.offline:
+            self._call("start run", self._start_run)
+        params: dict[str, Any] = {}
+        if self.approach is not None and hasattr(self.approach, "params_dict"):
+            params.update(self.approach.params_dict())
+        params.update(event.params)
+        params.update(
+            graph=event.graph,
+            labels=event.labels,
+            chars=event.chars,
+            training_examples=event.training_examples,
+        )
+        self.params = {k: _param_value(v) for k, v in redact_params(params).items() if v is not None}
+        self._log_batch(params=self.params, what="params")
+        if self.offline:
+            self._write_pending()
+
+    def _start_run(self) -> None:
+        import mlflow
+        from mlflow.tracking import MlflowClient
+
+        active = mlflow.active_run()
+        if active is None:
+            active = mlflow.start_run()
+            self._opened_run = True
+        self.run_id = active.info.run_id
+        self.experiment_id = active.info.experiment_id
+        self._client = MlflowClient()
+
+    def _on_epoch(self, event: EpochEnded) -> None:
+        now = int(time.time() * 1000)
+        values = epoch_metrics(event)
+        batch = [{"key": k, "value": v, "step": event.epoch, "timestamp": now} for k, v in values.items()]
+        self.metrics.extend(batch)
+        self._log_batch(metrics=batch, what="metrics")
+        if self.offline:
+            self._write_pending()  # after every epoch, so a crash later loses nothing
+
+    def _on_ended(self, event: TrainingEnded) -> None:
+        history = [e for e in self._events if isinstance(e, EpochEnded)]
+        best = event.best_epoch or _best_epoch(history)
+        final = {"epochs_run": float(event.epochs), "training_loop_time_s": event.elapsed_s}
+        if best is not None:
+            final["best_epoch"] = float(best)
+        now = int(time.time() * 1000)
+        batch = [{"key": k, "value": v, "step": 0, "timestamp": now} for k, v in final.items()]
+        self.metrics.extend(batch)
+        self.tags = {**environment_tags(), "sparktag.best_epoch_kept": str(event.best_epoch is not None)}
+        if self.approach is not None:
+            self.tags["sparktag.approach_uid"] = str(getattr(self.approach, "uid", ""))
+        self.tags = {k: str(v) for k, v in redact_params(self.tags).items()}
+        self._log_batch(metrics=batch, tags=self.tags, what="tags")
+        self._log_files(history)
+        if self.offline:
+            self._write_pending()
+        if self._opened_run and not self.offline:
+            self._call("end run", self._end_run)
+
+    def _end_run(self) -> None:
+        import mlflow
+
+        active = mlflow.active_run()
+        if active is not None and active.info.run_id == self.run_id:
+            mlflow.end_run()
+
+    def _log_files(self, history: list[EpochEnded]) -> None:
+        log_path = self.approach.log_path() if self.approach is not None else None
+        if log_path and os.path.isfile(log_path):
+            self._log_artifact(log_path, "training_log")
+        if not self.config.log_charts or not history:
+            return
+        from sparktag.tracking.charts import history_from_events, write_charts
+
+        folder = self._local_dir("charts")
+        try:
+            written = write_charts(history_from_events(self._events), folder)
+        except Exception as err:  # a chart is not worth a failed run
+            self._warn("charts", f"could not draw the training charts: {err!r}")
+            return
+        for path in written.values():
+            self._log_artifact(path, "charts")
+
+    def _local_dir(self, name: str) -> str:
+        """A folder for files to log: kept under the pending dir when offline, else a temp dir."""
+        if self.offline:
+            folder = os.path.join(self._pending_dir(), f"{PENDING_PREFIX}{self._uid()}_{name}")
+            os.makedirs(folder, exist_ok=True)
+            return folder
+        return tempfile.mkdtemp(prefix=f"sparktag-{name}-")
+
+    def _log_artifact(self, path: str, artifact_dir: str | None) -> None:
+        self.artifacts.append((os.path.abspath(path), artifact_dir))
+        if not self.offline and self.run_id is not None:
+            self._call("artifacts", lambda: self._client.log_artifact(self.run_id, path, artifact_dir))
+
+    # -- MLflow calls that never raise ------------------------------------------------------------------
+    def _log_batch(
+        self,
+        params: dict[str, str] | None = None,
+        metrics: list[dict[str, Any]] | None = None,
+        tags: dict[str, str] | None = None,
+        what: str = "batch",
+    ) -> None:
+        if self.offline or self.run_id is None:
+            return
+
+        def send() -> None:
+            from mlflow.entities import Metric, Param, RunTag
+
+            param_list = [Param(k, v) for k, v in (params or {}).items()]
+            tag_list = [RunTag(k, v) for k, v in (tags or {}).items()]
+            metric_list = [Metric(m["key"], m["value"], m["timestamp"], m["step"]) for m in metrics or []]
+            # MLflow takes at most 100 params+tags and 1000 metrics per call; one epoch fits in one call.
+            while param_list or tag_list or metric_list:
+                p, param_list = param_list[:100], param_list[100:]
+                t, tag_list = tag_list[: 100 - len(p)], tag_list[100 - len(p) :]
+                m, metric_list = metric_list[:1000], metric_list[1000:]
+                self._client.log_batch(self.run_id, metrics=m, params=p, tags=t, synchronous=True)
+
+        self._call(what, send)
+
+    def _call(self, kind: str, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except Exception as err:  # tracking must never break training
+            if kind == "params" and "Changing param values is not allowed" in str(err):
+                # the same run was given these params with other values (a second fit in one run)
+                self._warn(kind, f"params not logged: the run already has other values ({err})")
+                return None
+            self._go_offline(kind, f"{type(err).__name__}: {err}")
+            return None
+
+    def _go_offline(self, kind: str, reason: str) -> None:
+        self.offline = True
+        self._warn(
+            kind,
+            f"MLflow logging failed ({kind}) for tracking URI {redact_uri(self.tracking_uri)!r}: "
+            f"{redact_uri(reason)}. Training goes on; everything is kept in memory and written to "
+            f"{self._pending_path()} (upload it later with: sparktag upload {self._pending_path()} "
+            "--tracking-uri URI)",
+        )
+
+    def _warn(self, kind: str, message: str) -> None:
+        if kind in self.errors:
+            return
+        self.errors[kind] = message
+        if not self.config.silent:
+            logger.warning("%s", message)
+
+    # -- the pending file -------------------------------------------------------------------------------
+    def _uid(self) -> str:
+        return str(getattr(self.approach, "uid", None) or id(self))
+
+    def _pending_dir(self) -> str:
+        if self.config.pending_dir:
+            return self.config.pending_dir
+        logs = self.approach.getOrDefault("outputLogsPath") if self.approach is not None else ""
+        return logs or os.path.join(os.getcwd(), "mlflow_pending")
+
+    def _pending_path(self) -> str:
+        return os.path.abspath(os.path.join(self._pending_dir(), f"{PENDING_PREFIX}{self._uid()}.json"))
+
+    def _write_pending(self) -> None:
+        path = self._pending_path()
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        payload = {
+            "format_version": 1,
+            "tracking_uri": redact_uri(self.tracking_uri),
+            "run_id": self.run_id,
+            "errors": self.errors,
+            "params": self.params,
+            "metrics": self.metrics,
+            "tags": self.tags,
+            "artifacts": [{"path": p, "artifact_path": d} for p, d in self.artifacts],
+        }
+        tmp = path + ".tmp"
+        Path(tmp).write_text(json.dumps(payload, indent=1), encoding="utf-8")
+        os.replace(tmp, path)
+        self.pending_file = path
+
+
+def _best_epoch(history: list[EpochEnded]) -> int | None:
+    """The epoch with the best validation (else test) token micro F1, the trainer's monitored score."""
+    scored = [(e.validation or e.test, e.epoch) for e in history]
+    scored = [(ev, epoch) for ev, epoch in scored if ev is not None]
+    if not scored:
+        return None
+    return max(scored, key=lambda pair: (pair[0].token.micro_f1, -pair[1]))[1]  # type: ignore[union-attr]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Uploading what could not be logged
+
+
+def upload_pending(path: str, tracking_uri: str | None = None, experiment_name: str | None = None) -> str:
+    """Send a pending file (written when MLflow was unreachable) to a tracking server as a new run.
+
+    Args:
+        path: the ``mlflow_pending_*.json`` file.
+        tracking_uri: where to upload (default: MLflow's current tracking URI).
+        experiment_name: the experiment of the new run (default: MLflow's default experiment).
+
+    Returns:
+        The new run's id.
+    """
+    from mlflow.entities import Metric, Param
+    from mlflow.tracking import MlflowClient
+
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    client = MlflowClient(tracking_uri) if tracking_uri else MlflowClient()
+    experiment_id = "0"
+    if experiment_name:
+        found = client.get_experiment_by_name(experiment_name)
+        experiment_id = found.experiment_id if found else client.create_experiment(experiment_name)
+    tags = {**data.get("tags", {}), "sparktag.uploaded_from": os.path.abspath(path)}
+    run = client.create_run(experiment_id, tags=tags)
+    run_id = run.info.run_id
+    params = [Param(k, v) for k, v in data.get("params", {}).items()]
+    metrics = [Metric(m["key"], m["value"], m["timestamp"], m["step"]) for m in data.get("metrics", [])]
+    for i in range(0, max(len(params), 1), 100):
+        client.log_batch(run_id, params=params[i : i + 100])
+    for i in range(0, len(metrics), 1000):
+        client.log_batch(run_id, metrics=metrics[i : i + 1000])
+    for artifact in data.get("artifacts", []):
+        local = artifact["path"]
+        if os.path.isdir(local):
+            client.log_artifacts(run_id, local, artifact.get("artifact_path"))
+        elif os.path.isfile(local):
+            client.log_artifact(run_id, local, artifact.get("artifact_path"))
+        else:
+            logger.warning("pending artifact %s is gone; not uploaded", local)
+    client.set_terminated(run_id)
+    return run_id
+
+
+# ---------------------------------------------------------------------------------------------------------
+# log_models: the PipelineModel only exists after Pipeline.fit returns
+
+
+def _patch_pipeline_fit() -> None:
+    global _original_pipeline_fit
+    from pyspark.ml import Pipeline
+
+    if _original_pipeline_fit is not None:
+        return
+    original = Pipeline.fit
+    _original_pipeline_fit = original
+
+    def fit(self: Any, dataset: Any, params: Any = None) -> Any:
+        start = len(_fit_listeners)
+        model = original(self, dataset, params)
+        listeners = _fit_listeners[start:]
+        del _fit_listeners[start:]
+        if _config is not None and _config.log_models and listeners:
+            _log_fitted_pipeline(model, dataset, listeners[-1], _config)
+        return model
+
+    fit.__doc__ = original.__doc__
+    fit.__wrapped__ = original  # type: ignore[attr-defined]
+    Pipeline.fit = fit  # type: ignore[method-assign]
+
+
+def _unpatch_pipeline_fit() -> None:
+    global _original_pipeline_fit
+    if _original_pipeline_fit is None:
+        return
+    from pyspark.ml import Pipeline
+
+    Pipeline.fit = _original_pipeline_fit  # type: ignore[method-assign]
+    _original_pipeline_fit = None
+
+
+def _log_fitted_pipeline(model: Any, dataset: Any, listener: MlflowListener, config: AutologConfig) -> None:
+    """Log the fitted pipeline (and its training DataFrame) into the run the listener logged to."""
+    if listener.offline or listener.run_id is None:
+        return
+    import mlflow
+
+    def log() -> None:
+        from sparktag.tracking import flavor
+
+        active = mlflow.active_run()
+        with contextlib.ExitStack() as stack:
+            if active is None or active.info.run_id != listener.run_id:
+                stack.enter_context(mlflow.start_run(run_id=listener.run_id))
+            if config.log_datasets:
+                mlflow.log_input(mlflow.data.from_spark(dataset, name="train"), context="training")
+            flavor.log_model(model, "model", registered_model_name=config.registered_model_name)
+
+    listener._call("model", log)

@@ -1,0 +1,223 @@
+"""The sparktag MLflow flavor: save/log/register/alias/load, the pyfunc's contract, and no JVM when serving."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+
+import pandas as pd
+import pytest
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+SENTENCE = "Halden Steel agreed to buy a stake in Fennick Motors for 58.27 billion euros ."  # in train.conll
+TEXTS = [SENTENCE, "", "Dakar", "Estonian Peruvian talks open in Dakar ."]
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny_pipeline_path):
+    """The tiny pipeline as a Spark PipelineModel, for the whole module."""
+    from pyspark.ml import PipelineModel
+
+    return PipelineModel.load(str(tiny_pipeline_path))
+
+
+@pytest.fixture(scope="module")
+def reference(fitted, spark) -> dict[str, list[tuple]]:
+    """What the Spark pipeline's NerConverter finds in each of TEXTS: (chunk, entity, begin, end) lists."""
+    found = spark_entities(fitted, spark, TEXTS)
+    return {text: [c[1:] for c in found if c[0] == i] for i, text in enumerate(TEXTS)}
+
+
+def expected(reference: dict[str, list[tuple]], texts: list[str]) -> list[tuple]:
+    return [(i, *c) for i, text in enumerate(texts) for c in reference[text]]
+
+
+@pytest.fixture
+def experiment_id(tmp_path):
+    """A fresh SQLite store in tmp_path; the experiment keeps its artifacts there too (a SQLite store would
+    otherwise write them to ./mlruns of the working directory)."""
+    import mlflow
+
+    before = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    try:
+        yield mlflow.create_experiment("sparktag-tests", artifact_location=(tmp_path / "artifacts").as_uri())
+    finally:
+        mlflow.set_tracking_uri(before)
+
+
+def spark_entities(model, spark, texts: list[str]) -> list[tuple]:
+    """(text_index, chunk, entity, begin, end) per chunk the Spark pipeline's NerConverter makes."""
+    from sparktag.annotation import from_rows
+
+    df = spark.createDataFrame([(i, t) for i, t in enumerate(texts)], ["i", "text"])
+    out = []
+    for row in model.transform(df).orderBy("i").collect():
+        out += [
+            (row["i"], a.result, a.metadata["entity"], a.begin, a.end) for a in from_rows(row["ner_chunk"])
+        ]
+    return out
+
+
+def table_entities(frame: pd.DataFrame) -> list[tuple]:
+    return [
+        tuple(r) for r in frame[["text_index", "chunk", "entity", "begin", "end"]].itertuples(index=False)
+    ]
+
+
+def test_save_writes_mlflow_model_and_loads_both_ways(fitted, reference, tmp_path):
+    from pyspark.ml import PipelineModel
+
+    import sparktag.mlflow
+    from sparktag.light import LightPipeline
+    from sparktag.mlflow import load_model, save_model
+
+    model = fitted
+    path = tmp_path / "model"
+    save_model(model, str(path))
+    mlmodel = (path / "MLmodel").read_text()
+    assert "sparktag:" in mlmodel and "loader_module: sparktag.tracking.flavor" in mlmodel
+    reqs = (path / "requirements.txt").read_text().split("\n")
+    assert "sparktag==" + __import__("sparktag").__version__ in reqs
+    assert any(r.startswith("torch==") and "+" not in r for r in reqs)
+    assert any(r.startswith("pyspark==") for r in reqs) and any(r.startswith("mlflow==") for r in reqs)
+    example = json.loads((path / "input_example.json").read_text())
+    assert example["data"] == [["Maria Lopez joined Northwind Bank in Lisbon."]]
+
+    spark_model = load_model(str(path), kind="pipeline")
+    assert isinstance(spark_model, PipelineModel)
+    assert [s.uid for s in spark_model.stages] == [s.uid for s in model.stages]
+    light = load_model(str(path), kind="light")
+    assert isinstance(light, LightPipeline)
+    assert light.annotate(SENTENCE)["ner_chunk"] == [c[0] for c in reference[SENTENCE]]
+    with pytest.raises(ValueError, match="kind must be"):
+        sparktag.mlflow.load_model(str(path), kind="spark")
+
+
+def test_log_register_alias_and_load_by_every_uri(fitted, reference, spark, experiment_id):
+    import mlflow
+    from mlflow import MlflowClient
+
+    from sparktag.mlflow import load_model, log_model, set_alias
+
+    model = fitted
+    with mlflow.start_run(experiment_id=experiment_id) as run:
+        info = log_model(model, "ner_model", registered_model_name="tiny_ner", alias="champion")
+        second = log_model(model, name="ner_again", registered_model_name="tiny_ner")
+    assert info.registered_model_version == 1 and second.registered_model_version == 2
+    client = MlflowClient()
+    assert str(client.get_model_version_by_alias("tiny_ner", "champion").version) == "1"
+    set_alias("tiny_ner", "champion", second.registered_model_version)
+    assert str(client.get_model_version_by_alias("tiny_ner", "champion").version) == "2"
+
+    want = expected(reference, [SENTENCE])
+    assert want, "the tiny model finds no entity in a sentence it was trained on"
+    uris = [
+        f"runs:/{run.info.run_id}/ner_model",
+        "models:/tiny_ner/1",
+        "models:/tiny_ner@champion",
+        info.model_uri,
+    ]
+    for uri in uris:
+        light = load_model(uri, kind="light")
+        assert light.annotate(SENTENCE)["ner_chunk"] == [c[1] for c in want], uri
+    assert spark_entities(load_model("models:/tiny_ner@champion"), spark, [SENTENCE]) == want
+
+    pyfunc = mlflow.pyfunc.load_model("models:/tiny_ner@champion")
+    assert table_entities(pyfunc.predict(pd.DataFrame({"text": [SENTENCE]}))) == want
+    assert table_entities(pyfunc.predict([SENTENCE])) == want  # what {"inputs": [...]} becomes
+    with pytest.raises(ValueError, match="alias='x' needs registered_model_name"):
+        log_model(model, "m", alias="x")
+
+
+def test_pyfunc_contract(fitted, reference, tmp_path):
+    from mlflow.exceptions import MlflowException
+
+    from sparktag.tracking.flavor import OUTPUT_COLUMNS, _load_pyfunc, save_model
+
+    model = fitted
+    save_model(model, str(tmp_path / "model"))
+    pyfunc = _load_pyfunc(str(tmp_path / "model" / "pipeline"))
+    texts = [*TEXTS, SENTENCE]
+    out = pyfunc.predict(pd.DataFrame({"id": range(len(texts)), "text": texts}))
+    assert tuple(out.columns) == OUTPUT_COLUMNS
+    assert table_entities(out) == expected(reference, texts)
+    assert str(out["text_index"].dtype) == "int64" and str(out["begin"].dtype) == "int64"
+    assert all(0.0 <= c <= 1.0 for c in out["confidence"])  # includeConfidence was on
+    for row in out.itertuples():
+        assert texts[row.text_index][row.begin : row.end + 1] == row.chunk
+    assert table_entities(pyfunc.predict(SENTENCE)) == table_entities(out[out.text_index == 0])
+
+    empty = pyfunc.predict(pd.DataFrame({"text": pd.Series([], dtype=object)}))
+    assert tuple(empty.columns) == OUTPUT_COLUMNS and len(empty) == 0
+    assert len(pyfunc.predict([])) == 0
+    with pytest.raises(MlflowException, match=r"no 'text' column \(columns: \['txt'\]\)"):
+        pyfunc.predict(pd.DataFrame({"txt": ["a"]}))
+    with pytest.raises(MlflowException, match="row 1 of 'text' is int"):
+        pyfunc.predict(pd.DataFrame({"text": ["a", 5]}))
+
+
+def test_pyfunc_without_converter_chunks_the_tags(fitted, reference, tmp_path):
+    """A pipeline ending at NerDLModel: the pyfunc makes chunks the way NerConverter would."""
+    from sparktag.tracking.flavor import _load_pyfunc, save_model
+
+    model = fitted
+    save_model(model.stages[:-1], str(tmp_path / "model"))
+    out = _load_pyfunc(str(tmp_path / "model" / "pipeline")).predict(TEXTS)
+    assert table_entities(out) == expected(reference, TEXTS)
+    assert out["confidence"].notna().all()
+
+
+def test_save_errors(fitted, tmp_path, caplog):
+    from pyspark.ml import Pipeline
+
+    from sparktag.mlflow import save_model
+
+    model = fitted
+    with pytest.raises(TypeError, match="is not fitted"):
+        save_model(Pipeline(stages=list(model.stages)), str(tmp_path / "a"))
+    save_model(model.stages[-2], str(tmp_path / "b"))  # NerDLModel alone: saved, but cannot run on text
+    assert "python_function" not in (tmp_path / "b" / "MLmodel").read_text()
+    assert "reads ['sentence', 'token', 'embeddings']" in caplog.text
+
+
+def test_fresh_process_pyfunc_starts_no_jvm(fitted, reference, tmp_path):
+    """A new interpreter loads the model via mlflow.pyfunc with Spark's gateway launcher booby-trapped."""
+    from sparktag.mlflow import save_model
+
+    model = fitted
+    save_model(model, str(tmp_path / "model"))
+    texts = TEXTS
+    script = textwrap.dedent(
+        f"""
+        import json, sys
+        import pyspark.java_gateway, pyspark.core.context
+
+        def no_jvm(*args, **kwargs):
+            raise AssertionError("the pyfunc tried to launch a JVM")
+
+        pyspark.java_gateway.launch_gateway = no_jvm
+        pyspark.core.context.launch_gateway = no_jvm
+        import mlflow.pyfunc
+
+        model = mlflow.pyfunc.load_model({str(tmp_path / "model")!r})
+        out = model.predict({texts!r})
+        from pyspark import SparkContext
+        assert SparkContext._gateway is None and SparkContext._active_spark_context is None
+        print(json.dumps(out.to_dict(orient="records")))
+        """
+    )
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    records = json.loads(done.stdout.strip().splitlines()[-1])
+    got = [(r["text_index"], r["chunk"], r["entity"], r["begin"], r["end"]) for r in records]
+    assert got == expected(reference, texts)
+    assert all(not math.isnan(r["confidence"]) for r in records)

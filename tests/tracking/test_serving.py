@@ -1,0 +1,178 @@
+"""``mlflow models serve -m models:/NAME@champion --env-manager local``: entities over HTTP, and no JVM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+SENTENCE = "Halden Steel agreed to buy a stake in Fennick Motors for 58.27 billion euros ."  # in train.conll
+START_TIMEOUT_S = 180  # the machine may be busy; a healthy server answers /ping in a few seconds
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def post(url: str, body: bytes | str) -> tuple[int, dict]:
+    data = body.encode() if isinstance(body, str) else body
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
+
+
+def process_tree(pid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of ``pid`` and every process below it, read from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="utf-8") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        child = todo.pop()
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as f:
+                out.append((child, f.read().replace(b"\0", b" ").decode(errors="replace")))
+        except OSError:
+            continue
+        todo.extend(children.get(child, []))
+    return out
+
+
+@pytest.fixture(scope="module")
+def registered(tiny_pipeline_path, spark, sample_dir, sample_bert_dir, tmp_path_factory):
+    """The tiny pipeline logged (without Spark's writer) into a SQLite store as served_ner@champion."""
+    import mlflow
+
+    from sparktag.mlflow import log_model
+    from sparktag.spark.persistence import load_stage_local
+
+    stages = load_stage_local(str(tiny_pipeline_path))
+    tmp = tmp_path_factory.mktemp("serving")
+    uri = f"sqlite:///{tmp}/mlflow.db"
+    before = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    try:
+        experiment = mlflow.create_experiment("serving", artifact_location=(tmp / "artifacts").as_uri())
+        with mlflow.start_run(experiment_id=experiment):
+            log_model(stages, "model", registered_model_name="served_ner", alias="champion")
+    finally:
+        mlflow.set_tracking_uri(before)
+    return uri, tmp
+
+
+@pytest.fixture(scope="module")
+def server(registered):
+    uri, tmp = registered
+    port = free_port()
+    # mlflow execs `uvicorn` by name: the interpreter's bin folder must be on PATH (a venv not activated)
+    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PATH": path, "HF_HUB_OFFLINE": "1"}
+    log = open(tmp / "server.log", "wb")  # noqa: SIM115 - closed below, after the server stops
+    command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/served_ner@champion"]
+    command += ["--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]
+    # its own process group, so stopping it stops its uvicorn workers too
+    proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(
+                    f"the server exited with {proc.returncode}:\n{(tmp / 'server.log').read_text()[-3000:]}"
+                )
+            try:
+                with urllib.request.urlopen(base + "/ping", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"no /ping answer in {START_TIMEOUT_S} s:\n{(tmp / 'server.log').read_text()[-3000:]}"
+                )
+            time.sleep(0.5)
+        yield base, proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def expected(registered) -> list[dict]:
+    """What the registered model's pyfunc gives in-process for SENTENCE."""
+    import mlflow
+
+    uri, _ = registered
+    before = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    try:
+        frame = mlflow.pyfunc.load_model("models:/served_ner@champion").predict([SENTENCE])
+    finally:
+        mlflow.set_tracking_uri(before)
+    records = frame.to_dict(orient="records")
+    assert records, "the tiny model finds no entity in a sentence it was trained on"
+    return records
+
+
+def entities(records: list[dict]) -> list[tuple]:
+    return [(r["text_index"], r["chunk"], r["entity"], r["begin"], r["end"]) for r in records]
+
+
+def test_records_and_inputs_give_entities(server, expected):
+    base, _ = server
+    status, body = post(base + "/invocations", json.dumps({"dataframe_records": [{"text": SENTENCE}]}))
+    assert status == 200, body
+    assert entities(body["predictions"]) == entities(expected)
+    assert all(0.0 <= r["confidence"] <= 1.0 for r in body["predictions"])
+    status, body = post(base + "/invocations", json.dumps({"inputs": [SENTENCE, "Dakar", SENTENCE]}))
+    assert status == 200, body
+    rows = entities(body["predictions"])
+    assert [r for r in rows if r[0] == 0] == entities(expected)
+    assert [r[1:] for r in rows if r[0] == 2] == [r[1:] for r in entities(expected)]
+
+
+def test_bad_requests_get_4xx_and_the_server_keeps_serving(server, expected):
+    base, proc = server
+    status, body = post(base + "/invocations", '{"dataframe_records": [{"text": ')
+    assert 400 <= status < 500, body
+    status, body = post(base + "/invocations", json.dumps({"dataframe_records": [{"txt": SENTENCE}]}))
+    assert 400 <= status < 500 and "no 'text' column" in body.get("message", ""), body
+    status, body = post(base + "/invocations", json.dumps({"dataframe_records": [{"text": 42}]}))
+    assert 400 <= status < 500, body
+    assert proc.poll() is None
+    status, body = post(base + "/invocations", json.dumps({"inputs": [SENTENCE]}))
+    assert status == 200 and entities(body["predictions"]) == entities(expected)
+
+
+def test_server_starts_no_jvm(server):
+    _, proc = server
+    tree = process_tree(proc.pid)
+    assert any("mlflow" in cmd or "uvicorn" in cmd for _, cmd in tree), tree
+    assert not [cmd for _, cmd in tree if "java" in cmd.split(" ", 1)[0] or "SparkSubmit" in cmd], tree
