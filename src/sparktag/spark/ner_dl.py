@@ -325,6 +325,10 @@ class NerDLApproach(Estimator, HasInputCols, HasOutputCol, _NerParams, Annotator
                         extended=self.getOrDefault(self.evaluationLogExtended),
                     )
                 )
+            if self.getOrDefault(self.verbose) <= 3:  # Spark NLP prints epochs at verbose 0-3 (default 2)
+                from sparktag.ner.progress import EpochProgress
+
+                listeners.append(EpochProgress())
             for factory in LISTENER_FACTORIES:
                 try:
                     listener = factory(self)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sparktag.ner.progress import EpochProgress
 from sparktag.tracking.redact import redact_params, redact_uri
 
 Echo = Callable[[str], None]
@@ -136,31 +137,6 @@ class ExperimentResult:
     output_dir: str
     tracking_error: str | None = None
     timings_s: dict[str, float] = field(default_factory=dict)
-
-
-class EpochProgress:
-    """A training listener printing one line per epoch (loss, validation scores, time)."""
-
-    def __init__(self, echo: Echo = _print) -> None:
-        self.echo = echo
-
-    def on_event(self, event: Any) -> None:
-        from sparktag.ner.events import EpochEnded, TrainingStarted
-
-        if isinstance(event, TrainingStarted):
-            self.echo(
-                f"training {event.graph}: {event.training_examples} sentences, {len(event.labels)} tags, "
-                f"{event.total_epochs} epochs"
-            )
-        elif isinstance(event, EpochEnded):
-            line = f"epoch {event.epoch:>3}/{event.total_epochs}  loss {event.loss:10.3f}  {event.elapsed_s:6.1f}s"
-            evaluation = event.validation or event.test
-            if evaluation is not None:
-                line += (
-                    f"  {evaluation.name} token F1 {evaluation.token.micro_f1:.3f}"
-                    f"  entity F1 {evaluation.entity.micro_f1:.3f}"
-                )
-            self.echo(line)
 
 
 @contextlib.contextmanager
