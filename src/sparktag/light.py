@@ -38,7 +38,7 @@ class LightPipeline:
         self.pipeline_model = pipeline
         stages = list(getattr(pipeline, "stages", pipeline))
         self.stages: list[AnnotatorStage] = []
-        for i, stage in enumerate(_flatten(stages)):
+        for i, stage in enumerate(flatten_stages(stages)):
             if not isinstance(stage, AnnotatorStage):
                 raise TypeError(
                     f"LightPipeline: stage {i} ({type(stage).__name__}) is not a sparktag annotator; "
@@ -109,11 +109,12 @@ class LightPipeline:
         return self.pipeline_model.transform(dataframe)
 
 
-def _flatten(stages: list[Any]) -> list[Any]:
+def flatten_stages(stages: list[Any]) -> list[Any]:
+    """Stages in order, with nested PipelineModels' stages spliced in."""
     out: list[Any] = []
     for stage in stages:
         inner = getattr(stage, "stages", None)
-        out.extend(_flatten(list(inner)) if isinstance(inner, list) else [stage])
+        out.extend(flatten_stages(list(inner)) if isinstance(inner, list) else [stage])
     return out
 
 

@@ -39,3 +39,17 @@ def tiny_pipeline_path(spark, sample_dir: Path, sample_bert_dir: Path, tmp_path_
     ]
     Pipeline(stages=stages).fit(train).write().save(str(path))
     return path
+
+
+@pytest.fixture
+def experiment_id(tmp_path):
+    """A fresh SQLite store in tmp_path; the experiment keeps its artifacts there too (a SQLite store would
+    otherwise write them to ./mlruns of the working directory)."""
+    import mlflow
+
+    before = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    try:
+        yield mlflow.create_experiment("sparktag-tests", artifact_location=(tmp_path / "artifacts").as_uri())
+    finally:
+        mlflow.set_tracking_uri(before)

@@ -37,20 +37,6 @@ def expected(reference: dict[str, list[tuple]], texts: list[str]) -> list[tuple]
     return [(i, *c) for i, text in enumerate(texts) for c in reference[text]]
 
 
-@pytest.fixture
-def experiment_id(tmp_path):
-    """A fresh SQLite store in tmp_path; the experiment keeps its artifacts there too (a SQLite store would
-    otherwise write them to ./mlruns of the working directory)."""
-    import mlflow
-
-    before = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
-    try:
-        yield mlflow.create_experiment("sparktag-tests", artifact_location=(tmp_path / "artifacts").as_uri())
-    finally:
-        mlflow.set_tracking_uri(before)
-
-
 def spark_entities(model, spark, texts: list[str]) -> list[tuple]:
     """(text_index, chunk, entity, begin, end) per chunk the Spark pipeline's NerConverter makes."""
     from sparktag.annotation import from_rows

@@ -31,20 +31,6 @@ def trained(tiny_pipeline_path, spark, sample_dir, sample_bert_dir, tmp_path_fac
     return ner_model, predictions, tmp
 
 
-@pytest.fixture
-def experiment_id(tmp_path):
-    """A fresh SQLite store in tmp_path; the experiment keeps its artifacts there too (a SQLite store would
-    otherwise write them to ./mlruns of the working directory)."""
-    import mlflow
-
-    before = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
-    try:
-        yield mlflow.create_experiment("sparktag-tests", artifact_location=(tmp_path / "artifacts").as_uri())
-    finally:
-        mlflow.set_tracking_uri(before)
-
-
 def tags(df, column: str) -> list[list[tuple]]:
     from sparktag.annotation import from_rows
 

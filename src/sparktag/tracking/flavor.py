@@ -514,7 +514,9 @@ def _fitted_stages(pipeline_model: Any) -> list[Any]:
         stages = list(pipeline_model.stages)
     else:
         stages = [pipeline_model]
-    flat = _flatten(stages)
+    from sparktag.light import flatten_stages
+
+    flat = flatten_stages(stages)
     if not flat:
         raise ValueError("the pipeline has no stages: nothing to save")
     for i, stage in enumerate(flat):
@@ -529,14 +531,6 @@ def _is_pipeline_model(value: Any) -> bool:
     from pyspark.ml import PipelineModel
 
     return isinstance(value, PipelineModel)
-
-
-def _flatten(stages: list[Any]) -> list[Any]:
-    out: list[Any] = []
-    for stage in stages:
-        inner = getattr(stage, "stages", None)
-        out.extend(_flatten(list(inner)) if isinstance(inner, list) else [stage])
-    return out
 
 
 def save_pipeline(stages: list[Any], path: str, uid: str | None = None) -> None:
