@@ -138,3 +138,30 @@ def test_bad_input_errors(spark, sample_dir, sample_bert_dir, tmp_path):
         Pipeline(stages=[*stages, approach(tmp_path).setLabelColumn("tags")]).fit(train)
     with pytest.raises(ValueError, match="no labelled sentences"):
         Pipeline(stages=[*stages, approach(tmp_path)]).fit(train.limit(0))
+
+
+def test_labels_not_in_iob_form_are_refused(spark, sample_dir, sample_bert_dir, tmp_path):
+    from pyspark.sql import functions as sf
+
+    train = CoNLL().readDataset(spark, str(sample_dir / "train.conll")).limit(10)
+    relabelled = train.withColumn(
+        "label",
+        sf.transform(
+            "label", lambda a: a.withField("result", sf.when(a["result"] == "O", "O").otherwise("PERSON"))
+        ),
+    )
+    with pytest.raises(Exception, match="label 'PERSON' in column 'label' is not an IOB tag"):
+        Pipeline(stages=[*preprocessing(str(sample_bert_dir)), approach(tmp_path)]).fit(relabelled)
+
+
+def test_embeddings_of_another_dimension_are_refused(trained, tmp_path):
+    from sparktag.annotator import WordEmbeddings
+
+    model, train, _, _ = trained
+    glove = tmp_path / "tiny.txt"
+    glove.write_text("maria 1 2 3\n", encoding="utf-8")
+    other = WordEmbeddings().setStoragePath(str(glove), "TEXT").setInputCols("sentence", "token")
+    other = other.setOutputCol("embeddings").fit(train.limit(1))
+    light = LightPipeline([*model.stages[:3], other, model.stages[-1]])
+    with pytest.raises(ValueError, match="dimension 3 but the model was trained with dim 32"):
+        light.annotate("Maria Lopez joined Northwind Bank in Lisbon .")
