@@ -39,8 +39,18 @@ def test_arrow_round_trip_is_lossless():
 def test_arrow_keeps_float32_values():
     value = 0.1  # not exactly representable: the column is float32, like Spark NLP's
     (back,) = from_arrow(to_arrow([[Annotation("word_embeddings", 0, 0, "a", {}, [value])]]))
-    assert back[0].embeddings == [pytest.approx(value, rel=1e-7)]
+    assert list(back[0].embeddings) == [pytest.approx(value, rel=1e-7)]
     assert back[0].embeddings[0] == float(pa.scalar(value, pa.float32()).as_py())
+    assert back[0].to_dict()["embeddings"] == [float(pa.scalar(value, pa.float32()).as_py())]  # JSON-able
+
+
+def test_equality_compares_vector_values_whatever_their_container():
+    import numpy as np
+
+    a = Annotation("word_embeddings", 0, 0, "a", {}, [0.5, 1.5])
+    assert a == Annotation("word_embeddings", 0, 0, "a", {}, np.array([0.5, 1.5], np.float32))
+    assert a != Annotation("word_embeddings", 0, 0, "a", {}, np.array([0.5, 1.25], np.float32))
+    assert a != Annotation("word_embeddings", 0, 0, "a", {}, [0.5])
 
 
 @pytest.mark.spark

@@ -34,7 +34,7 @@ class AnnotatorType:
     DUMMY = "dummy"
 
 
-@dataclass
+@dataclass(eq=False)
 class Annotation:
     """One annotation, field for field Spark NLP's ``Annotation``.
 
@@ -44,7 +44,9 @@ class Annotation:
         end: last character offset (inclusive); ``end == begin - 1`` for an empty span.
         result: the annotation's value (the token text, the tag, the chunk text, ...).
         metadata: string -> string map (``sentence``, ``confidence``, ``entity``, ...).
-        embeddings: a float vector (empty unless the annotator produces one).
+        embeddings: a float vector (empty unless the annotator produces one): a list of floats, or a float32
+            numpy vector where sparktag made or read one (embedding stages, Arrow columns), which avoids
+            turning hundreds of floats per token into Python objects. Equality compares the values.
 
     Example:
         >>> Annotation("token", 0, 4, "Hello", {"sentence": "0"})
@@ -56,7 +58,19 @@ class Annotation:
     end: int
     result: str
     metadata: dict[str, str] = field(default_factory=dict)
-    embeddings: list[float] = field(default_factory=list)
+    embeddings: Any = field(default_factory=list)  # Sequence[float]: a list or a float32 numpy vector
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Annotation):
+            return NotImplemented
+        return (
+            self.annotator_type == other.annotator_type
+            and self.begin == other.begin
+            and self.end == other.end
+            and self.result == other.result
+            and self.metadata == other.metadata
+            and _same_vector(self.embeddings, other.embeddings)
+        )
 
     # Spark NLP's Python class exposes the camelCase name too.
     @property
@@ -71,7 +85,7 @@ class Annotation:
             "end": self.end,
             "result": self.result,
             "metadata": dict(self.metadata),
-            "embeddings": list(self.embeddings),
+            "embeddings": _float_list(self.embeddings),
         }
 
     @classmethod
@@ -100,8 +114,22 @@ class Annotation:
             "end": self.end,
             "result": self.result,
             "metadata": list(self.metadata.items()),
-            "embeddings": self.embeddings,
+            "embeddings": _float_list(self.embeddings),
         }
+
+
+def _float_list(vector: Any) -> list[float]:
+    return vector.tolist() if hasattr(vector, "tolist") else [float(x) for x in vector]
+
+
+def _same_vector(a: Any, b: Any) -> bool:
+    if len(a) != len(b):
+        return False
+    if not len(a):
+        return True
+    import numpy as np
+
+    return bool(np.array_equal(np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)))
 
 
 def annotation_schema() -> StructType:
@@ -258,7 +286,7 @@ def from_arrow(array: pa.Array | pa.ChunkedArray) -> list[list[Annotation] | Non
                 ends[i],
                 results[i] if results[i] is not None else "",
                 {k: "" if v is None else v for k, v in zip(keys[m0:m1], items[m0:m1], strict=True)},
-                emb_values[e0:e1].tolist() if e1 > e0 else [],
+                emb_values[e0:e1] if e1 > e0 else [],  # a float32 view: no per-float Python objects
             )
         )
     valid = array.is_valid().to_pylist() if array.null_count else [True] * len(array)

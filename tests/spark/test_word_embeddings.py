@@ -46,7 +46,7 @@ def test_vectors_oov_and_case(spark, glove, tmp_path):
     df = spark.createDataFrame([("Maria flew to LISBON.",)], "text string")
     model = pipeline(glove).fit(df)
     anns = from_rows(model.transform(df).first()["embeddings"])
-    got = {a.result: (a.embeddings, a.metadata["isOOV"]) for a in anns}
+    got = {a.result: (list(a.embeddings), a.metadata["isOOV"]) for a in anns}
     assert got["Maria"] == (pytest.approx(VECTORS["Maria"]), "false")  # exact match first
     assert got["LISBON"] == (pytest.approx(VECTORS["lisbon"]), "false")  # then lowercase
     assert got["flew"] == ([0.0, 0.0, 0.0], "true")

@@ -200,7 +200,7 @@ def embed_rows(token_rows: list[list[Annotation]], embed: Any) -> list[list[Anno
                         "isWordStart": "true",
                         "isOOV": "false",
                     },
-                    vector.tolist(),
+                    vector,  # a float32 row of the sentence's matrix
                 )
             )
     return out

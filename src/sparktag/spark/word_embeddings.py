@@ -157,7 +157,7 @@ class WordEmbeddingsModel(AnnotatorModel, HasCaseSensitive, HasDimension, HasSto
                                 "isOOV": "true" if is_oov else "false",
                                 "isWordStart": "true",
                             },
-                            row.tolist(),
+                            row,
                         )
                         for t, row, is_oov in zip(tokens, matrix, oov, strict=True)
                     ]
