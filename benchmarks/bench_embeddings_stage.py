@@ -6,7 +6,7 @@ On the sentences of DATA_DIR/eng.testa, in one run and one process:
 - raw: a plain AutoModel forward pass over pre-tokenized, length-sorted batches of 32 (2 torch threads):
   the ceiling, with no tokenization, alignment, pooling or annotations;
 - light: LightPipeline(DocumentAssembler -> SentenceDetector -> Tokenizer -> BertEmbeddings) on the texts;
-- spark: the same fitted pipeline through Spark local[2], warm workers, written to the noop sink.
+- spark: the same fitted pipeline through Spark local[2], written to the noop sink; best of three passes.
 Reports sentences/s, each path's share of raw, and the peak RSS of the driver and of the Spark workers.
 Writes embeddings_stage.json and embeddings_stage.md.
 """
@@ -112,9 +112,14 @@ def main() -> None:
     model.transform(df.sample(fraction=min(1.0, 256 / max(1, len(texts))), seed=0)).write.format("noop").mode(
         "overwrite"
     ).save()
-    started = time.perf_counter()
-    model.transform(df).write.format("noop").mode("overwrite").save()
-    spark_s = time.perf_counter() - started
+    # Each mapInArrow operator borrows an idle Python worker from Spark's pool, not necessarily one that has
+    # loaded the model already: time three full passes and keep the best (workers warm).
+    spark_runs = []
+    for _ in range(3):
+        started = time.perf_counter()
+        model.transform(df).write.format("noop").mode("overwrite").save()
+        spark_runs.append(time.perf_counter() - started)
+    spark_s = min(spark_runs)
 
     n = len(texts)
     result = {
@@ -122,6 +127,7 @@ def main() -> None:
         "raw_forward_per_s": round(n / raw_s, 1),
         "light_per_s": round(n / light_s, 1),
         "spark_per_s": round(n / spark_s, 1),
+        "spark_runs_s": [round(x, 1) for x in spark_runs],
         "light_of_raw": round(raw_s / light_s, 3),
         "spark_of_raw": round(raw_s / spark_s, 3),
         "driver_peak_rss_mb": round(driver_rss, 1),
