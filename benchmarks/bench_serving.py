@@ -42,33 +42,15 @@ SAMPLE = Path(__file__).resolve().parents[1] / "src" / "sparktag" / "data" / "sa
 
 def train_tiny_pipeline(folder: Path) -> Path:
     """Train the tiny sample pipeline with Spark and save it under ``folder``; returns the pipeline path."""
-    import torch
     from pyspark.ml import Pipeline
-    from transformers import BertConfig, BertModel, BertTokenizer
 
     import sparktag
     from sparktag.annotator import BertEmbeddings, NerConverter, NerDLApproach, SentenceDetector, Tokenizer
     from sparktag.base import DocumentAssembler
+    from sparktag.embeddings.tiny import conll_words, save_tiny_bert
     from sparktag.training import CoNLL
 
-    words: dict[str, None] = {}
-    for line in (SAMPLE / "train.conll").read_text(encoding="utf-8").splitlines():
-        parts = line.split(" ")
-        if len(parts) >= 4 and parts[0] != "-DOCSTART-":
-            words.setdefault(parts[0], None)
-    bert = folder / "bert"
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]
-    BertTokenizer(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=False).save_pretrained(bert)
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=48,
-        max_position_embeddings=256,
-    )
-    BertModel(config).eval().save_pretrained(bert)
+    bert = save_tiny_bert(folder / "bert", conll_words(SAMPLE / "train.conll"))
 
     spark = sparktag.start(master="local[2]", driver_memory="2g")
     spark.sparkContext.setLogLevel("ERROR")

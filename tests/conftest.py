@@ -35,37 +35,14 @@ def sample_dir() -> Path:
 
 def sample_words() -> list[str]:
     """Every distinct token of the bundled sample, in first-seen order."""
-    words: dict[str, None] = {}
-    for name in ("train.conll", "test.conll"):
-        for line in (SAMPLE_DIR / name).read_text(encoding="utf-8").splitlines():
-            parts = line.split(" ")
-            if len(parts) >= 4 and parts[0] != "-DOCSTART-":
-                words.setdefault(parts[0], None)
-    return list(words)
+    from sparktag.embeddings.tiny import conll_words
+
+    return conll_words(SAMPLE_DIR / "train.conll", SAMPLE_DIR / "test.conll")
 
 
 @pytest.fixture(scope="session")
 def sample_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny random 1-layer BERT (hidden 32) whose vocab holds every sample word, saved as an HF folder.
+    """A tiny random 1-layer BERT (hidden 32) whose vocab holds every sample word, saved as an HF folder."""
+    from sparktag.embeddings.tiny import save_tiny_bert
 
-    Random weights still give each word its own contextual vector, which is all a tagger needs to fit the
-    sample; nothing is downloaded.
-    """
-    import torch
-    from transformers import BertConfig, BertModel, BertTokenizer
-
-    folder = tmp_path_factory.mktemp("sample_bert")
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sample_words()]
-    tokenizer = BertTokenizer(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=False)
-    tokenizer.save_pretrained(folder)
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=48,
-        max_position_embeddings=256,
-    )
-    BertModel(config).eval().save_pretrained(folder)
-    return folder
+    return save_tiny_bert(tmp_path_factory.mktemp("sample_bert"), sample_words())

@@ -6,7 +6,8 @@ Layout of a saved stage (what ``write().save(path)`` makes and what ``Stage.load
     path/data/part-00000.parquet  # only for stages with weights: rows (name string, part int, bytes binary)
 
 Both are readable with ``json`` and ``pyarrow`` alone, so :func:`load_stage_local` rebuilds a stage (and a whole
-saved ``PipelineModel``) without starting Spark, for serving. Files are stored in parts of at most
+saved ``PipelineModel``) without starting Spark, for serving; :func:`save_pipeline` is its twin, writing
+that layout without Spark when every stage is a sparktag stage. Files are stored in parts of at most
 ``PART_BYTES`` so no single parquet cell or JVM message grows with the model.
 """
 
@@ -216,3 +217,72 @@ def load_stage_local(path: str) -> Any:
     if hasattr(instance, "_from_files"):
         instance._from_files(read_files(path))
     return instance
+
+
+def save_pipeline(stages: list[Any], path: str, uid: str | None = None) -> None:
+    """Write ``stages`` as a PipelineModel in Spark MLlib's layout at the local folder ``path``.
+
+    Every stage a sparktag stage: written with json + pyarrow, no SparkSession needed. Any other stage
+    (a JVM or third-party transformer): written by Spark's own writer, which needs an active SparkSession.
+    Either way ``PipelineModel.load(path)`` reads it back, and ``LightPipeline.load(path)`` too when every
+    stage is a sparktag stage.
+    """
+    import time
+    import uuid
+
+    import pyspark
+    from pyspark.ml import PipelineModel
+    from pyspark.ml.util import DefaultParamsWriter
+
+    from sparktag.spark.stage import AnnotatorStage
+
+    if not all(isinstance(s, AnnotatorStage) for s in stages):
+        from pyspark.sql import SparkSession
+
+        if SparkSession.getActiveSession() is None:
+            others = sorted({type(s).__name__ for s in stages if not isinstance(s, AnnotatorStage)})
+            raise RuntimeError(
+                f"the pipeline has non-sparktag stages ({', '.join(others)}), which only Spark can write: "
+                "start a SparkSession (sparktag.start()) before saving"
+            )
+        model = PipelineModel(stages=stages)
+        if uid:
+            model._resetUid(uid)
+        model.write().save(path)
+        return
+    # The very JSON lines pyspark's DefaultParamsWriter writes (PipelineSharedReadWrite for the pipeline).
+    pipeline_line = json.dumps(
+        {
+            "class": "pyspark.ml.pipeline.PipelineModel",
+            "timestamp": int(time.time() * 1000),
+            "sparkVersion": pyspark.__version__,
+            "uid": uid or "PipelineModel_" + uuid.uuid4().hex[-12:],
+            "paramMap": {"stageUids": [s.uid for s in stages], "language": "Python"},
+            "defaultParamMap": {},
+        },
+        separators=(",", ":"),
+    )
+    _write_metadata(path, pipeline_line)
+    width = len(str(len(stages)))
+    for i, stage in enumerate(stages):
+        folder = os.path.join(path, "stages", f"{str(i).zfill(width)}_{stage.uid}")
+        _write_metadata(folder, DefaultParamsWriter._get_metadata_to_save(stage, _SparkVersion()))  # type: ignore[arg-type]
+        if hasattr(stage, "_to_files"):
+            write_files(folder, stage._to_files())
+
+
+class _SparkVersion:
+    """Stands in for the SparkContext that pyspark's metadata writer asks for ``.version`` only."""
+
+    def __init__(self) -> None:
+        import pyspark
+
+        self.version = pyspark.__version__
+
+
+def _write_metadata(path: str, line: str) -> None:
+    folder = os.path.join(path, "metadata")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "part-00000"), "w", encoding="utf-8") as f:
+        f.write(line + "\n")
+    open(os.path.join(folder, "_SUCCESS"), "w").close()

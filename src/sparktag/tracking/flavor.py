@@ -26,7 +26,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -168,6 +167,8 @@ def save_model(
     code_dir_subpath = _validate_and_copy_code_paths(code_paths, path)
 
     uid = pipeline_model.uid if _is_pipeline_model(pipeline_model) else None
+    from sparktag.spark.persistence import save_pipeline
+
     save_pipeline(stages, os.path.join(path, PIPELINE_DIR), uid=uid)
     runnable, why = _runs_on_text(stages)
     entity_source = _entity_source(stages) if runnable else None
@@ -533,76 +534,6 @@ def _is_pipeline_model(value: Any) -> bool:
     return isinstance(value, PipelineModel)
 
 
-def save_pipeline(stages: list[Any], path: str, uid: str | None = None) -> None:
-    """Write ``stages`` as a PipelineModel in Spark MLlib's layout at the local folder ``path``.
-
-    Every stage a sparktag stage: written with json + pyarrow, no SparkSession needed. Any other stage
-    (a JVM or third-party transformer): written by Spark's own writer, which needs an active SparkSession.
-    Either way ``PipelineModel.load(path)`` reads it back, and ``LightPipeline.load(path)`` too when every
-    stage is a sparktag stage.
-    """
-    import time
-    import uuid
-
-    import pyspark
-    from pyspark.ml import PipelineModel
-    from pyspark.ml.util import DefaultParamsWriter
-
-    from sparktag.spark.persistence import write_files
-    from sparktag.spark.stage import AnnotatorStage
-
-    if not all(isinstance(s, AnnotatorStage) for s in stages):
-        from pyspark.sql import SparkSession
-
-        if SparkSession.getActiveSession() is None:
-            others = sorted({type(s).__name__ for s in stages if not isinstance(s, AnnotatorStage)})
-            raise RuntimeError(
-                f"the pipeline has non-sparktag stages ({', '.join(others)}), which only Spark can write: "
-                "start a SparkSession (sparktag.start()) before saving"
-            )
-        model = PipelineModel(stages=stages)
-        if uid:
-            model._resetUid(uid)
-        model.write().save(path)
-        return
-    # The very JSON lines pyspark's DefaultParamsWriter writes (PipelineSharedReadWrite for the pipeline).
-    pipeline_line = json.dumps(
-        {
-            "class": "pyspark.ml.pipeline.PipelineModel",
-            "timestamp": int(time.time() * 1000),
-            "sparkVersion": pyspark.__version__,
-            "uid": uid or "PipelineModel_" + uuid.uuid4().hex[-12:],
-            "paramMap": {"stageUids": [s.uid for s in stages], "language": "Python"},
-            "defaultParamMap": {},
-        },
-        separators=(",", ":"),
-    )
-    _write_metadata(path, pipeline_line)
-    width = len(str(len(stages)))
-    for i, stage in enumerate(stages):
-        folder = os.path.join(path, "stages", f"{str(i).zfill(width)}_{stage.uid}")
-        _write_metadata(folder, DefaultParamsWriter._get_metadata_to_save(stage, _SparkVersion()))  # type: ignore[arg-type]
-        if hasattr(stage, "_to_files"):
-            write_files(folder, stage._to_files())
-
-
-class _SparkVersion:
-    """Stands in for the SparkContext that pyspark's metadata writer asks for ``.version`` only."""
-
-    def __init__(self) -> None:
-        import pyspark
-
-        self.version = pyspark.__version__
-
-
-def _write_metadata(path: str, line: str) -> None:
-    folder = os.path.join(path, "metadata")
-    os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, "part-00000"), "w", encoding="utf-8") as f:
-        f.write(line + "\n")
-    open(os.path.join(folder, "_SUCCESS"), "w").close()
-
-
 def _runs_on_text(stages: list[Any]) -> tuple[bool, str]:
     """Whether LightPipeline can run ``stages`` from raw text, and if not, why."""
     from sparktag.spark.stage import AnnotatorStage
@@ -646,6 +577,5 @@ __all__ = [
     "load_model",
     "log_model",
     "save_model",
-    "save_pipeline",
     "set_alias",
 ]
