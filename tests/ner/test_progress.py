@@ -18,3 +18,10 @@ def test_one_line_per_epoch_with_scores():
     assert lines[1].startswith("epoch   1/2  loss     12.250     1.5s  validation token F1 0.857")
     assert lines[1].endswith("entity F1 0.857")
     assert lines[2] == "epoch   2/2  loss      6.500     1.2s"
+
+
+def test_a_resumed_training_says_where_it_resumes():
+    lines: list[str] = []
+    started = TrainingStarted("g", 5, 0.01, 8, ["O"], 3, 10, start_epoch=3, resumed_from="/ckpt/epoch-0002")
+    EpochProgress(lines.append).on_event(started)
+    assert lines[1] == "resuming at epoch 3 from checkpoint /ckpt/epoch-0002"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pyspark.ml import Pipeline, PipelineModel
 
-from sparktag.annotation import from_rows
+from sparktag.annotation import Annotation, from_rows
 from sparktag.annotator import (
     BertEmbeddings,
     NerConverter,
@@ -154,6 +154,44 @@ def test_labels_not_in_iob_form_are_refused(spark, sample_dir, sample_bert_dir, 
         Pipeline(stages=[*preprocessing(str(sample_bert_dir)), approach(tmp_path)]).fit(relabelled)
 
 
+def test_labels_of_another_text_are_refused(spark, sample_dir, sample_bert_dir, tmp_path):
+    """Label spans that line up with no token (here: moved past the end of the text) are an error, not silently
+    trained as O."""
+    from pyspark.sql import functions as sf
+
+    train = CoNLL().readDataset(spark, str(sample_dir / "train.conll")).limit(10)
+    shifted = train.withColumn(
+        "label",
+        sf.transform(
+            "label", lambda a: a.withField("begin", a["begin"] + 10000).withField("end", a["end"] + 10000)
+        ),
+    )
+    with pytest.raises(
+        Exception, match=r"label '[BI]-\w+' for '\w+' at characters \d+-\d+ in column 'label' covers no token"
+    ):
+        Pipeline(stages=[*preprocessing(str(sample_bert_dir)), approach(tmp_path)]).fit(shifted)
+
+
+def test_labels_without_token_tells_lost_labels_from_absorbed_ones():
+    from sparktag.spark.ner_dl import labels_without_token
+
+    def ann(kind, begin, end, result):
+        return Annotation(kind, begin, end, result, {})
+
+    # "Ms New York visited" with an exception joining "New York" into one token, and "Ms" dropped by minLength
+    tokens = [ann("token", 3, 10, "New York"), ann("token", 12, 18, "visited")]
+    labels = [
+        ann("named_entity", 0, 1, "B-PER"),
+        ann("named_entity", 3, 5, "B-LOC"),
+        ann("named_entity", 7, 10, "I-LOC"),
+        ann("named_entity", 12, 18, "O"),
+        ann("named_entity", 20, 22, "O"),
+    ]
+    assert [(a.begin, a.result) for a in labels_without_token(tokens, labels)] == [(0, "B-PER")]
+    assert labels_without_token([], [ann("named_entity", 0, 2, "O")]) == []
+    assert labels_without_token(tokens[::-1], labels[1:3]) == []
+
+
 def test_embeddings_of_another_dimension_are_refused(trained, tmp_path):
     from sparktag.annotator import WordEmbeddings
 
@@ -165,3 +203,12 @@ def test_embeddings_of_another_dimension_are_refused(trained, tmp_path):
     light = LightPipeline([*model.stages[:3], other, model.stages[-1]])
     with pytest.raises(ValueError, match="dimension 3 but the model was trained with dim 32"):
         light.annotate("Maria Lopez joined Northwind Bank in Lisbon .")
+
+
+def test_checkpoint_params_reach_the_trainer(tmp_path):
+    defaults = NerDLApproach().train_config()
+    assert defaults.checkpoint_dir is None and defaults.resume_from_checkpoint is True
+    ner = NerDLApproach().setCheckpointPath(str(tmp_path / "ckpt")).setResumeFromCheckpoint(False)
+    config = ner.train_config()
+    assert config.checkpoint_dir == str(tmp_path / "ckpt") and config.resume_from_checkpoint is False
+    assert ner.params_dict()["checkpointPath"] == str(tmp_path / "ckpt")

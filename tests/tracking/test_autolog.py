@@ -288,3 +288,171 @@ def test_log_models_logs_pipeline_dataset_and_registers(train_df, sample_bert_di
     assert version.run_id == run.info.run_id
     light = flavor.load_model(f"models:/auto_ner/{version.version}", kind="light")
     assert light.fullAnnotate(["Maria Lopez joined Northwind Bank in Lisbon."])[0]["ner"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Killed and resumed: the resumed training continues the killed one's run
+
+
+RESUME_TIMEOUT_S = 300  # a fresh process importing torch + mlflow (+ a JVM) on two busy cores
+NER_WORKER = Path(__file__).resolve().parents[1] / "ner" / "resume_worker.py"
+SPARK_WORKER = Path(__file__).with_name("autolog_resume_worker.py")
+FINAL_METRICS = ("best_epoch", "epochs_run", "training_loop_time_s")
+
+
+def start_worker(script: Path, out: Path, *args: str):
+    import subprocess
+    import sys
+
+    out.mkdir(parents=True)
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    with open(out / "output.txt", "w") as log:
+        return subprocess.Popen(
+            [sys.executable, str(script), "--out", str(out), *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=str(script.parent),
+        )
+
+
+def wait_until(proc, out: Path, ready) -> None:
+    import time
+
+    deadline = time.monotonic() + RESUME_TIMEOUT_S
+    while not ready():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(
+                f"worker exited or hung ({proc.returncode}):\n{(out / 'output.txt').read_text()[-3000:]}"
+            )
+        time.sleep(0.05)
+
+
+def kill_and_finish(paused, paused_out: Path, resumed, resumed_out: Path) -> dict:
+    import signal
+
+    os.kill(paused.pid, signal.SIGKILL)
+    assert paused.wait(timeout=60) == -signal.SIGKILL
+    assert resumed.wait(timeout=RESUME_TIMEOUT_S) == 0, (resumed_out / "output.txt").read_text()[-3000:]
+    return json.loads((resumed_out / "result.json").read_text())
+
+
+def assert_one_finished_run_with_every_step_once(client, experiment_id: str, run_id: str, epochs: int):
+    (run,) = client.search_runs([experiment_id])
+    assert run.info.run_id == run_id and run.info.status == "FINISHED"
+    per_epoch = [k for k in run.data.metrics if k not in FINAL_METRICS]
+    assert {"loss", "lr", "epoch_time_s", "validation_token_micro_f1", "validation_entity_micro_f1"} <= set(
+        per_epoch
+    )
+    for key in per_epoch:
+        steps = [m.step for m in client.get_metric_history(run_id, key)]
+        assert sorted(steps) == list(range(1, epochs + 1)), (key, steps)  # each epoch once, none twice
+    for key in FINAL_METRICS:
+        assert [m.step for m in client.get_metric_history(run_id, key)] == [0], key
+    assert run.data.metrics["epochs_run"] == epochs
+    assert "loss.png" in {Path(a.path).name for a in client.list_artifacts(run_id, "charts")}
+    return run
+
+
+def test_a_killed_training_continues_its_run(experiment_id, tmp_path):
+    """The trainer with the MLflow listener, SIGKILLed in epoch 3 and resumed by a new process: one run,
+    reopened and FINISHED, every per-epoch metric at steps 1..5 exactly once, values of the whole training."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    folder = tmp_path / "ckpt"
+    args = ["--checkpoint-dir", str(folder), "--tracking-uri", mlflow.get_tracking_uri()]
+    args += ["--experiment-id", experiment_id]
+    first = start_worker(NER_WORKER, tmp_path / "killed", *args, "--pause-at", "3:2")
+    wait_until(first, tmp_path / "killed", lambda: (tmp_path / "killed" / "paused").exists())
+    assert (folder / "epoch-0002").is_dir()
+    client = MlflowClient()
+    (running,) = client.search_runs([experiment_id])
+    assert running.info.status == "RUNNING"
+    assert [m.step for m in client.get_metric_history(running.info.run_id, "loss")] == [1, 2]
+    second = start_worker(NER_WORKER, tmp_path / "resumed", *args)
+    result = kill_and_finish(first, tmp_path / "killed", second, tmp_path / "resumed")
+
+    assert result["mlflow_errors"] == {} and result["resumed_from"] == str(folder / "epoch-0002")
+    assert result["run_id"] == running.info.run_id
+    assert json.loads((folder / "mlflow_run.json").read_text())["run_id"] == running.info.run_id
+    assert_one_finished_run_with_every_step_once(client, experiment_id, running.info.run_id, 5)
+    logged = sorted((m.step, m.value) for m in client.get_metric_history(running.info.run_id, "loss"))
+    assert logged == [(e["epoch"], e["loss"]) for e in result["history"]]
+
+
+def test_a_killed_autologged_fit_resumes_in_the_same_run(
+    experiment_id, train_df, sample_bert_dir, sample_dir, tmp_path
+):
+    """Through Spark: an autologged Pipeline.fit with checkpointPath, SIGKILLed mid-epoch in its own JVM and
+    fitted again by a new process, ends with the model of an uninterrupted fit and one complete, FINISHED run."""
+    import mlflow
+    from autolog_resume_worker import EPOCHS as WORKER_EPOCHS
+    from mlflow.tracking import MlflowClient
+
+    from sparktag.annotator import NerDLModel
+    from sparktag.ner.log import parse_log
+
+    folder = tmp_path / "ckpt"
+    args = [
+        "--bert-dir",
+        str(sample_bert_dir),
+        "--sample-dir",
+        str(sample_dir),
+        "--checkpoint-dir",
+        str(folder),
+    ]
+    args += ["--tracking-uri", mlflow.get_tracking_uri(), "--experiment-id", experiment_id]
+    args += ["--logs-dir", str(tmp_path / "logs")]  # as a re-run of the same script: the same params
+    first = start_worker(SPARK_WORKER, tmp_path / "killed", *args, "--pause-at", "3:2")
+    # Meanwhile, the reference: the same fit in this process, never interrupted, no checkpoints, no MLflow.
+    reference = pipeline(str(sample_bert_dir), tmp_path / "reference", epochs=WORKER_EPOCHS).fit(train_df)
+    wait_until(first, tmp_path / "killed", lambda: (tmp_path / "killed" / "paused").exists())
+    assert (folder / "epoch-0002").is_dir()
+    second = start_worker(SPARK_WORKER, tmp_path / "resumed", *args)
+    result = kill_and_finish(first, tmp_path / "killed", second, tmp_path / "resumed")
+
+    assert result["errors"] == {} and result["resumed_from"] == str(folder / "epoch-0002")
+    assert NerDLModel.load(str(tmp_path / "resumed" / "ner"))._files == reference.stages[-1]._files
+    client = MlflowClient()
+    run = assert_one_finished_run_with_every_step_once(client, experiment_id, result["run_id"], WORKER_EPOCHS)
+    assert (
+        run.data.params["checkpointPath"] == str(folder) and run.data.params["resumeFromCheckpoint"] == "true"
+    )
+    assert [e["epoch"] for e in parse_log(result["log_path"])] == list(range(1, WORKER_EPOCHS + 1))
+
+
+def test_a_resumed_listener_logs_the_missing_epochs_once(tmp_path, sqlite_uri):
+    """Killed after epoch 2's checkpoint was written but before its metrics were logged: the resumed listener
+    reopens the run, logs epoch 2 from the restored history, skips epoch 1 (logged), and finishes the run."""
+    from dataclasses import replace
+
+    from mlflow.entities import Metric
+    from mlflow.tracking import MlflowClient
+
+    # What the killed process left: a RUNNING run with epoch 1's metrics, and the run file beside the checkpoints.
+    client = MlflowClient()
+    killed = client.create_run("0")
+    client.log_batch(killed.info.run_id, [Metric(k, v, 0, 1) for k, v in epoch_metrics(epoch(1)).items()])
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    (folder / autolog_module.RUN_FILE).write_text(json.dumps({"run_id": killed.info.run_id}))
+
+    listener = MlflowListener(FakeApproach(), autolog_module.AutologConfig(log_charts=False))
+    resumed_from = str(folder / "epoch-0002")
+    history = [epoch(1), epoch(2)]
+    listener.on_event(
+        replace(
+            started(), checkpoint_dir=str(folder), resumed_from=resumed_from, start_epoch=3, history=history
+        )
+    )
+    listener.on_event(replace(epoch(3), total_epochs=3))
+    listener.on_event(TrainingEnded(epochs=3, elapsed_s=1.0))
+    assert listener.run_id == killed.info.run_id and listener.resumed_run and listener.errors == {}
+    run = client.get_run(killed.info.run_id)
+    assert run.info.status == "FINISHED"
+    for key in ("loss", "validation_entity_micro_f1", "lr"):
+        assert sorted(m.step for m in client.get_metric_history(run.info.run_id, key)) == [1, 2, 3], key
+    assert [m["step"] for m in listener.metrics if m["key"] == "loss"] == [1, 2, 3]  # all, for a pending file

@@ -74,6 +74,11 @@ def test_run_holds_params_metrics_inputs_and_artifacts(experiment):
         == client.get_experiment_by_name("exp-test").experiment_id
     )
     assert run.info.status == "FINISHED"
+    # the UI opens it on its training runs, not on the GenAI overview
+    assert (
+        client.get_experiment(result.experiment_id).tags["mlflow.experimentKind"]
+        == "custom_model_development"
+    )
     params, metrics = run.data.params, run.data.metrics
     assert (
         params["maxEpochs"] == "3"

@@ -14,6 +14,10 @@ COMMANDS = {
         "tag texts with a logged/registered model (no JVM) and print entities",
     ),
     "ui": ("sparktag.cli.ui", "open the MLflow UI on a tracking store"),
+    "server": (
+        "sparktag.cli.server",
+        "start an MLflow tracking server (database + artifacts) with lean defaults",
+    ),
     "upload": ("sparktag.cli.upload", "send an experiment tracked offline to an MLflow tracking server"),
 }
 

@@ -19,6 +19,11 @@ FLAGS: list[tuple[str, type, str]] = [
     ("model-name", str, "register the model under this name"),
     ("alias", str, "registry alias of the new version (default champion)"),
     ("tracking-uri", str, "MLflow tracking URI (default sqlite:///mlflow.db)"),
+    (
+        "artifact-location",
+        str,
+        "artifact folder or s3://bucket/prefix of a new experiment (default: the store's)",
+    ),
     ("output", str, "folder for every local file (default sparktag_output)"),
 ]
 FIELDS = {"train": "train_path", "test": "test_path", "experiment": "experiment_name", "output": "output_dir"}

@@ -22,20 +22,6 @@ def ui_command(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
-    import shlex
-    import subprocess
+    from sparktag.cli.server import exec_mlflow
 
-    from sparktag.tracking.redact import redact_uri
-
-    command = ui_command(args)
-    shown = " ".join(shlex.quote(redact_uri(c)) for c in command)
-    if args.dry_run:
-        print(shown)
-        return 0
-    print(f"MLflow UI on http://{args.host}:{args.port} (Ctrl+C to stop): {shown}")
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    try:
-        return subprocess.call(command, env=env)
-    except KeyboardInterrupt:
-        return 0
+    return exec_mlflow(ui_command(args), f"http://{args.host}:{args.port}", args.dry_run)

@@ -29,6 +29,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Protocol
 
 from sparktag.annotation import Annotation, AnnotatorType
 
@@ -116,7 +117,13 @@ class SentenceDetectorConfig:
 
 # --- the rule passes ----------------------------------------------------------------------------------
 # Each pass is a compiled regex and what to put in place of a match, applied in Spark NLP's order.
-_Pass = tuple["re.Pattern[str]", Callable[["re.Match[str]"], str]]
+_Pass = tuple["_Substitutes", Callable[["re.Match[str]"], str]]
+
+
+class _Substitutes(Protocol):
+    """What a pass needs of its regex: ``re.Pattern.sub`` with a function as the replacement."""
+
+    def sub(self, repl: Callable[[re.Match[str]], str], string: str) -> str: ...
 
 
 def _replace_with(symbol: str) -> Callable[[re.Match[str]], str]:
@@ -225,15 +232,52 @@ _ELLIPSIS_RULES = [
     # any other "..." does not end a sentence (Ruby pragmatic segmenter; Spark NLP leaves it out)
     (re.compile(r"\.\.\.", _A), _replace_with(_ELLIPSIS)),
 ]
-_BETWEEN_PUNCTUATIONS = _passes(
-    [
-        r"(?:(?<=\s)|^)'[\w\s?!\.,|'\w]+'(?:\W)",
-        r"\"[\w\s?!\.,]+\"",
-        r"\[[\w\s?!\.,]+\]",
-        r"\([\w\s?!\.,]+\)",
-    ],
-    _protect,
-)
+
+
+class _SingleQuoted:
+    """Spark NLP's rule protecting text in single quotes (``regex`` below), in linear time.
+
+    The regex alone is quadratic: after every quote that starts no match ("'s 's 's ..."), it scans to the
+    end of the run of chars its class allows, then backtracks all the way (a 1 MB text took hours). Within
+    one such run every quote shares the same candidate closing quotes, so a run holds at most one match:
+    from its first opening quote to its last quote followed by a non-word char. That opening quote is found
+    here and the regex runs there only, scanning the run once. The matches are those of ``regex.sub``.
+    """
+
+    regex = re.compile(r"(?:(?<=\s)|^)'[\w\s?!\.,|'\w]+'(?:\W)", _A)
+    _run = re.compile(r"[\w\s?!\.,|']+", _A)  # the chars the regex's class allows, quotes included
+    _last_close = re.compile(r"(?s:.*)'(?=\W)", _A)  # greedy: the last quote followed by a non-word char
+    _open = re.compile(r"(?:(?<=\s)|^)'", _A)  # its lookbehind sees the char before `pos`, as needed
+
+    def sub(self, repl: Callable[[re.Match[str]], str], string: str) -> str:
+        parts = []
+        done = 0
+        pos = 0
+        while (first := string.find("'", pos)) >= 0:
+            # the rest of the run holding this quote; earlier quotes of the run were handled before
+            run = self._run.match(string, first)
+            assert run is not None  # a quote is in the class
+            pos = run.end()
+            # the closing quote's next char may be the one that ends the run
+            close = self._last_close.match(string, first, min(pos + 1, len(string)))
+            if close is None:
+                continue
+            # an opening quote with at least one char between it and the closing quote
+            opening = self._open.search(string, first, close.end() - 2)
+            if opening is None:
+                continue
+            m = self.regex.match(string, opening.start())
+            assert m is not None and m.end() == close.end() + 1, "same match as the regex alone"
+            parts += [string[done : m.start()], repl(m)]
+            done = m.end()
+        parts.append(string[done:])
+        return "".join(parts)
+
+
+_BETWEEN_PUNCTUATIONS: list[_Pass] = [
+    (_SingleQuoted(), _protect),
+    *_passes([r"\"[\w\s?!\.,]+\"", r"\[[\w\s?!\.,]+\]", r"\([\w\s?!\.,]+\)"], _protect),
+]
 _QUOTATION_MARK_IN_QUOTATION = _passes([r"\?(?=(\'|\"))"], _replace_with(_QUESTION_IN_QUOTE))
 _EXCLAMATION_POINT = _passes(
     [r"\!(?=(\'|\"))", r"\!(?=\,\s[a-z])", r"\!(?=\s[a-z])"], _replace_with(_EXCLAMATION)

@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -45,6 +46,7 @@ _WEIGHT_FILES = (
     "pytorch_model.bin",
     "pytorch_model.bin.index.json",
 )
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "sentencepiece.bpe.model", "spiece.model")
 POOLING_STRATEGIES = ("first", "mean")
 DEFAULT_MODELS_DIR = "~/.cache/sparktag/models"
@@ -292,7 +294,11 @@ class TransformerEncoder:
         self, sentences: Sequence[Sequence[str]], case_sensitive: bool
     ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Wordpiece ids and their word indices per sentence, every word with at least one piece."""
-        words = [list(s) if case_sensitive else [w.lower() for w in s] for s in sentences]
+        # A Python str may hold lone surrogates (JSON "\ud800", bytes read with errors="surrogateescape"),
+        # which the Rust tokenizer refuses with a bare TypeError: read them as U+FFFD, an unknown char.
+        words = [[_LONE_SURROGATE.sub("\ufffd", w) for w in s] for s in sentences]
+        if not case_sensitive:
+            words = [[w.lower() for w in s] for s in words]
         nonempty = [i for i, s in enumerate(words) if s]
         piece_ids = [np.zeros(0, np.int64) for _ in words]
         word_ids = [np.zeros(0, np.int64) for _ in words]

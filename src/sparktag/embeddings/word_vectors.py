@@ -333,7 +333,8 @@ class WordVectors:
         return row
 
     def _find_uncached(self, word: str) -> int:
-        key = word.encode("utf-8")
+        # "surrogatepass": a lone surrogate (a Python str may hold one) gives bytes no UTF-8 key equals: OOV
+        key = word.encode("utf-8", "surrogatepass")
         k = bisect.bisect_left(self._words, key)
         if k < len(self._words) and self._words[k] == key:
             return int(self._rows[k])

@@ -109,6 +109,14 @@ class TrainingStarted:
     chars: int  # size of the character vocabulary
     training_examples: int
     params: dict[str, object] = field(default_factory=dict)  # every hyperparameter, JSON-able
+    # Resuming (``ner/training_checkpoint.py``): the first epoch this training runs (> 1 when resumed), the
+    # checkpoint folder it continues from, and the epochs done before the interruption, restored from the
+    # checkpoint (EpochEnded is emitted only for the epochs run, from ``start_epoch`` on; a listener that wants
+    # the whole training, such as the log file or MLflow, takes the earlier ones from here).
+    start_epoch: int = 1
+    resumed_from: str | None = None
+    history: list[EpochEnded] = field(default_factory=list)
+    checkpoint_dir: str | None = None  # where checkpoints go; a listener may keep its own files beside them
 
 
 @dataclass
@@ -140,13 +148,23 @@ class EpochEnded:
 
 
 @dataclass
+class CheckpointSaved:
+    """A training checkpoint was written (atomically), after the epoch's evaluation, before its EpochEnded."""
+
+    epoch: int  # the epoch the checkpoint ends with
+    path: str  # the checkpoint folder, e.g. ``<checkpoint_dir>/epoch-0003``
+    size_bytes: int
+    elapsed_s: float  # time to serialise and write it
+
+
+@dataclass
 class TrainingEnded:
-    epochs: int  # epochs actually run
-    elapsed_s: float
+    epochs: int  # epochs trained, those before a resume included (the length of the history)
+    elapsed_s: float  # training time, that of the interrupted process(es) included when resumed
     best_epoch: int | None = None  # the epoch whose weights were kept (useBestModel), else None
 
 
-Event = TrainingStarted | EpochStarted | BatchEnded | EpochEnded | TrainingEnded
+Event = TrainingStarted | EpochStarted | BatchEnded | EpochEnded | CheckpointSaved | TrainingEnded
 
 
 class Listener(Protocol):

@@ -147,6 +147,13 @@ class NerDLLog:
     Each event's lines are appended and the file closed at once, so the log can be read while training runs
     (Spark NLP appends too: training again with the same uid continues the file).
 
+    A training resumed from a checkpoint (``TrainingStarted.history`` not empty) rewrites the file whole: the
+    header, then every restored epoch from the checkpoint's history, then the new epochs as they end. The log
+    then reads like an uninterrupted training's (one header, each epoch once, in order), which is what
+    :func:`parse_log`, the charts and Spark NLP's log parsers expect; appending would repeat the header and the
+    epochs the interrupted process ran past its last checkpoint. After a restart the resumed approach usually
+    has a new uid, so this is a new file and the interrupted run's partial log stays as it was.
+
     Args:
         output_logs_path: the folder (``outputLogsPath``); created if missing.
         uid: the estimator's uid, e.g. ``"NerDLApproach_4f2a9c1b7e3d"``; the file is ``<uid>.log``.
@@ -190,12 +197,18 @@ class NerDLLog:
         return []  # BatchEnded, TrainingEnded: Spark NLP writes nothing
 
     def on_event(self, event: Event) -> None:
-        """Append the event's lines to the log file."""
+        """Append the event's lines to the log file (a resumed training's start rewrites it, see above)."""
         lines = self.lines(event)
+        mode = "a"
+        if isinstance(event, TrainingStarted) and event.history:
+            mode = "w"
+            for ended in event.history:
+                restarted = EpochStarted(ended.epoch, ended.total_epochs, ended.lr, event.training_examples)
+                lines += self.lines(restarted) + self.lines(ended)
         if not lines:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8", newline="\n") as f:
+        with open(self.path, mode, encoding="utf-8", newline="\n") as f:
             f.write("".join(line + "\n" for line in lines))
 
 

@@ -22,6 +22,8 @@ class EpochProgress:
                 f"training {event.graph}: {event.training_examples} sentences, {len(event.labels)} tags, "
                 f"{event.total_epochs} epochs"
             )
+            if event.resumed_from:
+                self.echo(f"resuming at epoch {event.start_epoch} from checkpoint {event.resumed_from}")
         elif isinstance(event, EpochEnded):
             line = f"epoch {event.epoch:>3}/{event.total_epochs}  loss {event.loss:10.3f}  {event.elapsed_s:6.1f}s"
             evaluation = event.validation or event.test

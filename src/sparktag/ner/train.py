@@ -12,6 +12,13 @@ minimises), an epoch's loss is the sum of its batch losses (what the NerDL log p
 
 Scoring is pluggable: ``evaluate(gold_tags, pred_tags) -> (token_scores, entity_scores)``
 (``ner/metrics.py`` provides Spark NLP's token-level and conlleval's entity-level scores).
+
+Checkpoints (``ner/training_checkpoint.py``): with ``checkpoint_dir`` set, the loop writes a checkpoint after
+every epoch and, when the folder already holds one of the same config and data, continues from it; the
+result equals an uninterrupted training's (same weights and scores on CPU):
+
+    >>> config = TrainConfig(max_epochs=10, random_seed=1, checkpoint_dir="/tmp/ner-ckpt")
+    >>> result = train(examples, config)  # killed in epoch 6? the same call goes on with epoch 6
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import secrets
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -44,6 +51,7 @@ from sparktag.ner.data import (
 )
 from sparktag.ner.events import (
     BatchEnded,
+    CheckpointSaved,
     EpochEnded,
     EpochStarted,
     Evaluation,
@@ -54,6 +62,21 @@ from sparktag.ner.events import (
     TrainingStarted,
 )
 from sparktag.ner.model import NerConfig, NerTagger
+from sparktag.ner.training_checkpoint import (
+    DataFingerprint,
+    ResumePoint,
+    TrainerState,
+    check_config,
+    check_data,
+    checkpoint_files,
+    data_summary,
+    latest_checkpoint,
+    read_checkpoint,
+    remove_checkpoints,
+    restore,
+    resumable_config,
+    write_checkpoint,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +116,14 @@ class TrainConfig:
         eval_batch_size: sentences per batch when scoring validation/test data (no gradients, so larger).
         char_emb_dim, char_cnn_filters, char_lstm_hidden, lstm_hidden, lstm_layers, max_word_len: the network
             shape, see :class:`~sparktag.ner.model.NerConfig`.
+        checkpoint_dir: a folder to write a training checkpoint to after every epoch (``checkpointPath``):
+            weights, Adam state, RNG states, best score and weights, history; only the latest is kept.
+            ``None`` writes none.
+        resume_from_checkpoint: when ``checkpoint_dir`` holds a checkpoint, continue from it
+            (``resumeFromCheckpoint``, default on: re-running the same command after a kill resumes). It must
+            come from the same settings and data (only ``max_epochs``, ``verbose`` and ``num_threads`` may
+            differ, and ``random_seed`` may be ``None``), else training refuses to start. Off: start over,
+            deleting the folder's checkpoints.
 
     The monitored score (for ``use_best_model`` and early stopping) is the validation score if there is
     validation data, else the test score (Spark NLP's fallback), else the training loss. Spark NLP prefers the
@@ -124,6 +155,8 @@ class TrainConfig:
     lstm_hidden: int = 128
     lstm_layers: int = 1
     max_word_len: int = 24
+    checkpoint_dir: str | None = None
+    resume_from_checkpoint: bool = True
 
     def __post_init__(self) -> None:
         if self.best_model_metric not in ("f1_micro", "f1_macro"):
@@ -157,8 +190,9 @@ class TrainResult:
         tags: tag of each id (``tags[0] == "O"``).
         char_vocab: the character vocabulary.
         best_epoch: the 1-based epoch whose weights were kept with ``use_best_model``, else ``None``.
-        history: the ``EpochEnded`` event of every epoch run.
+        history: the ``EpochEnded`` event of every epoch, those restored from a checkpoint included.
         seed: the random seed used (drawn when ``random_seed`` was ``None``).
+        resumed_from: the checkpoint folder training continued from, else ``None``.
     """
 
     model: NerTagger
@@ -167,6 +201,7 @@ class TrainResult:
     best_epoch: int | None
     history: list[EpochEnded] = field(default_factory=list)
     seed: int = 0
+    resumed_from: str | None = None
 
     @property
     def config(self) -> NerConfig:
@@ -213,7 +248,14 @@ class _TrainingData:
     ``default_rng([seed, c])``, so they are the same on every pass and do not depend on other randomness.
     """
 
-    def __init__(self, source: ExampleSource, validation_split: float, seed: int, max_word_len: int) -> None:
+    def __init__(
+        self,
+        source: ExampleSource,
+        validation_split: float,
+        seed: int,
+        max_word_len: int,
+        fingerprint: DataFingerprint | None = None,
+    ) -> None:
         self.source = source
         self.validation_split = validation_split
         self.seed = seed
@@ -223,6 +265,8 @@ class _TrainingData:
         tags: set[str] = set()
         self.dim: int | None = None
         for c, chunk in enumerate(source.chunks()):
+            if fingerprint is not None:
+                fingerprint.add("train", chunk)
             held = holdout_positions(len(chunk), validation_split, np.random.default_rng([seed, c]))
             train_positions = np.setdiff1d(np.arange(len(chunk)), held)
             info = _Chunk(train_positions, held, len(chunk))
@@ -392,8 +436,9 @@ def train(
         a :class:`TrainResult` whose model is in eval mode.
 
     Raises:
-        ValueError: no training data, examples with mismatched shapes or missing tags, or data to score
-            without an ``evaluate`` function.
+        ValueError: no training data, examples with mismatched shapes or missing tags, data to score
+            without an ``evaluate`` function, or a checkpoint to resume that is unreadable or was written with
+            other settings or data.
     """
     config = config or TrainConfig()
     if validation is not None and config.validation_split > 0:
@@ -401,7 +446,17 @@ def train(
             f"got both validation data and validation_split={config.validation_split}; give one: "
             "validation_split holds out part of the training data, validation= scores separate data"
         )
-    seed = config.random_seed if config.random_seed is not None else secrets.randbits(31)
+    checkpoints = config.checkpoint_dir or None
+    point: ResumePoint | None = None
+    if checkpoints is not None and config.resume_from_checkpoint:
+        latest = latest_checkpoint(checkpoints)
+        if latest is not None:
+            point = read_checkpoint(latest)
+            check_config(point, asdict(config))  # before the data scan: a changed setting fails at once
+    if point is not None:
+        seed = point.state.seed
+    else:
+        seed = config.random_seed if config.random_seed is not None else secrets.randbits(31)
     bus = _Listeners(listeners)
     started = time.perf_counter()
     with _torch_threads(config.num_threads), torch.random.fork_rng(devices=[]):
@@ -410,7 +465,10 @@ def train(
         torch.manual_seed(seed)
         order_rng = np.random.default_rng(seed)
 
-        training = _TrainingData(ExampleSource(data), config.validation_split, seed, config.max_word_len)
+        fingerprint = DataFingerprint() if checkpoints is not None else None
+        training = _TrainingData(
+            ExampleSource(data), config.validation_split, seed, config.max_word_len, fingerprint
+        )
         held_out = training.held_out()
         validation_source = held_out or (ExampleSource(validation) if validation is not None else None)
         validation_fraction = config.validation_split if held_out is not None else None
@@ -438,6 +496,45 @@ def train(
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)
         total_batches = training.count_batches(config.batch_size)
 
+        history: list[EpochEnded] = []
+        best_score = -math.inf
+        best_epoch: int | None = None
+        best_state: dict[str, torch.Tensor] | None = None
+        stale_epochs = 0
+        stopped = False
+        first_epoch = 1
+        elapsed_before = 0.0  # training time of the process(es) this one resumes
+        data_info: dict[str, object] = {}
+        if fingerprint is not None:
+            if held_out is None and validation_source is not None:
+                fingerprint.add_source("validation", validation_source)
+            if test_source is not None:
+                fingerprint.add_source("test", test_source)
+            data_info = data_summary(
+                fingerprint.hexdigest(), training.train_size, training.tags, training.char_vocab
+            )
+        if point is not None:
+            check_data(point, data_info)
+            restore(point, model, optimizer)  # weights, Adam moments, torch's RNG (dropout)
+            order_rng.bit_generator.state = point.state.order_rng  # batch order
+            # max_epochs may have grown: restored epochs report the total of this training, as if uninterrupted
+            history = [replace(e, total_epochs=config.max_epochs) for e in point.state.history]
+            best_score, best_epoch = point.state.best_score, point.state.best_epoch
+            best_state = point.best_weights if config.use_best_model else None
+            stale_epochs, stopped = point.state.stale_epochs, point.state.stopped
+            first_epoch = point.state.epoch + 1
+            elapsed_before = point.state.elapsed_s
+            if config.verbose >= 1:
+                logger.info("resuming from %s at epoch %d", point.path, first_epoch)
+        elif checkpoints is not None:
+            removed = remove_checkpoints(checkpoints)
+            if removed and not config.resume_from_checkpoint:
+                logger.warning(
+                    "resume_from_checkpoint is off: deleted %s in %s and starting over",
+                    ", ".join(removed),
+                    checkpoints,
+                )
+
         params: dict[str, object] = {**asdict(config), "random_seed": seed, "embedding_dim": training.dim}
         bus.emit(
             TrainingStarted(
@@ -449,15 +546,15 @@ def train(
                 chars=training.char_vocab.size,
                 training_examples=training.train_size,
                 params=params,
+                start_epoch=first_epoch,
+                resumed_from=str(point.path) if point is not None else None,
+                history=list(history),
+                checkpoint_dir=checkpoints,
             )
         )
 
-        history: list[EpochEnded] = []
-        best_score = -math.inf
-        best_epoch: int | None = None
-        best_state: dict[str, torch.Tensor] | None = None
-        stale_epochs = 0
-        for epoch in range(1, config.max_epochs + 1):
+        last_epoch = first_epoch - 1 if stopped else config.max_epochs  # stopped early: nothing left to run
+        for epoch in range(first_epoch, last_epoch + 1):
             lr = config.lr_at(epoch - 1)
             for group in optimizer.param_groups:
                 group["lr"] = lr
@@ -513,6 +610,49 @@ def train(
                 test=evaluations["test"],
             )
             history.append(ended)
+
+            score = _monitored(ended, config.best_model_metric)
+            if score > best_score + config.early_stopping_criterion or best_epoch is None:
+                best_score, best_epoch, stale_epochs = score, epoch, 0
+                if config.use_best_model:
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            else:
+                stale_epochs += 1
+            patience = config.early_stopping_patience
+            stopped = patience is not None and stale_epochs >= patience and epoch >= config.min_epochs
+
+            if checkpoints is not None:
+                # Before EpochEnded: a listener seeing epoch N end can rely on its checkpoint being on disk, and
+                # a kill from here on resumes with N + 1 (TrainingStarted.history then hands N to listeners).
+                write_start = time.perf_counter()
+                state = TrainerState(
+                    epoch=epoch,
+                    seed=seed,
+                    stopped=stopped,
+                    best_score=best_score,
+                    best_epoch=best_epoch,
+                    stale_epochs=stale_epochs,
+                    elapsed_s=elapsed_before + time.perf_counter() - started,
+                    order_rng=dict(order_rng.bit_generator.state),
+                    config=resumable_config(asdict(config)),
+                    data=data_info,
+                    history=history,
+                )
+                files = checkpoint_files(
+                    state, model, training.tags, training.char_vocab, optimizer, best_state
+                )
+                path = write_checkpoint(checkpoints, epoch, files)
+                bus.emit(
+                    CheckpointSaved(
+                        epoch=epoch,
+                        path=str(path),
+                        size_bytes=sum(len(content) for content in files.values()),
+                        elapsed_s=time.perf_counter() - write_start,
+                    )
+                )
+                if config.verbose >= 1:
+                    logger.info("checkpoint of epoch %d written to %s", epoch, path)
+
             bus.emit(ended)
             if config.verbose >= 1:
                 logger.info(
@@ -523,16 +663,7 @@ def train(
                     epoch_loss,
                     batch_no,
                 )
-
-            score = _monitored(ended, config.best_model_metric)
-            if score > best_score + config.early_stopping_criterion or best_epoch is None:
-                best_score, best_epoch, stale_epochs = score, epoch, 0
-                if config.use_best_model:
-                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            else:
-                stale_epochs += 1
-            patience = config.early_stopping_patience
-            if patience is not None and stale_epochs >= patience and epoch >= config.min_epochs:
+            if stopped:
                 if config.verbose >= 1:
                     logger.info(
                         "early stopping after epoch %d: no improvement for %d epochs", epoch, stale_epochs
@@ -545,7 +676,11 @@ def train(
             kept_epoch = best_epoch
         model.eval()
         bus.emit(
-            TrainingEnded(epochs=len(history), elapsed_s=time.perf_counter() - started, best_epoch=kept_epoch)
+            TrainingEnded(
+                epochs=len(history),
+                elapsed_s=elapsed_before + time.perf_counter() - started,
+                best_epoch=kept_epoch,
+            )
         )
     return TrainResult(
         model=model,
@@ -554,4 +689,5 @@ def train(
         best_epoch=kept_epoch,
         history=history,
         seed=seed,
+        resumed_from=str(point.path) if point is not None else None,
     )

@@ -67,6 +67,10 @@ class NerDLApproach(Estimator, HasInputCols, HasOutputCol, _NerParams, Annotator
     Spark NLP's params and Python defaults: lr 0.001, po 0.005, batchSize 8, dropout 0.5 (a keep
     probability), maxEpochs 50, minEpochs 0, validationSplit 0.0, verbose 2, ...
 
+    Checkpoints: with ``setCheckpointPath(folder)`` every epoch ends with a checkpoint; if the job is killed,
+    running the same fit again continues from the last one and ends with the same model and scores as an
+    uninterrupted fit (and, with autologging, in the same MLflow run). See ``sparktag.ner.training_checkpoint``.
+
     Example:
         >>> ner = NerDLApproach().setInputCols(["sentence", "token", "embeddings"]) \\
         ...     .setLabelColumn("label").setOutputCol("ner").setMaxEpochs(10)  # doctest: +SKIP
@@ -124,6 +128,18 @@ class NerDLApproach(Estimator, HasInputCols, HasOutputCol, _NerParams, Annotator
         "torch threads while training (0: leave as is); 1 is fastest for small batches on a busy machine",
         TypeConverters.toInt,
     )
+    checkpointPath = _p(
+        "checkpointPath",
+        "local folder (on the driver) for a training checkpoint after every epoch: weights, optimizer and RNG "
+        "states, best score, history; the latest is kept. Empty: no checkpoints",
+        TypeConverters.toString,
+    )
+    resumeFromCheckpoint = _p(
+        "resumeFromCheckpoint",
+        "when checkpointPath holds a checkpoint, continue from it (it must come from the same params and "
+        "data, else fit refuses; maxEpochs may grow); false starts over and deletes it",
+        TypeConverters.toBoolean,
+    )
 
     @keyword_only
     def __init__(self, **kwargs: Any) -> None:
@@ -155,6 +171,8 @@ class NerDLApproach(Estimator, HasInputCols, HasOutputCol, _NerParams, Annotator
             charCnnFilters=30,
             charLstmHidden=0,
             numThreads=1,
+            checkpointPath="",
+            resumeFromCheckpoint=True,
         )
         set_from_kwargs(self, self._input_kwargs)
 
@@ -243,6 +261,12 @@ class NerDLApproach(Estimator, HasInputCols, HasOutputCol, _NerParams, Annotator
     def setNumThreads(self, v: int) -> NerDLApproach:
         return self._set(numThreads=v)
 
+    def setCheckpointPath(self, v: str) -> NerDLApproach:
+        return self._set(checkpointPath=v)
+
+    def setResumeFromCheckpoint(self, v: bool) -> NerDLApproach:
+        return self._set(resumeFromCheckpoint=v)
+
     def train_config(self) -> Any:
         """The params as the trainer's :class:`~sparktag.ner.train.TrainConfig`."""
         from sparktag.ner.train import TrainConfig
@@ -268,6 +292,8 @@ class NerDLApproach(Estimator, HasInputCols, HasOutputCol, _NerParams, Annotator
             char_lstm_hidden=g(self.charLstmHidden),
             lstm_hidden=g(self.lstmHidden),
             lstm_layers=g(self.lstmLayers),
+            checkpoint_dir=g(self.checkpointPath) or None,
+            resume_from_checkpoint=g(self.resumeFromCheckpoint),
         )
 
     def params_dict(self) -> dict[str, Any]:
@@ -284,7 +310,6 @@ class NerDLApproach(Estimator, HasInputCols, HasOutputCol, _NerParams, Annotator
         return os.path.join(folder, log_file_name(self.uid))
 
     def _fit(self, dataset: Any) -> NerDLModel:
-        from sparktag.ner.checkpoint import to_files
         from sparktag.ner.log import NerDLLog
         from sparktag.ner.metrics import evaluate
         from sparktag.ner.train import train
@@ -338,6 +363,30 @@ class NerDLApproach(Estimator, HasInputCols, HasOutputCol, _NerParams, Annotator
                 if listener is not None:
                     listeners.append(listener)
             result = train(source, config, test=test, evaluate=evaluate, listeners=listeners)
+        storage = dataset.schema[cols[2]].metadata.get("storageRef") if cols[2] in dataset.columns else None
+        return self.model_from_result(result, storage_ref=storage)
+
+    def model_from_result(self, result: Any, storage_ref: str | None = None) -> NerDLModel:
+        """The :class:`NerDLModel` that ``fit`` returns, made from a trainer result: the trained weights plus
+        this approach's inputCols, outputCol, batchSize and confidence params.
+
+        ``fit`` calls it after training on a DataFrame. Call it yourself to make a pipeline stage from
+        :func:`sparktag.ner.train.train` run on examples featurized without Spark (no SparkSession needed).
+
+        Args:
+            result: the :class:`~sparktag.ner.train.TrainResult` (or a checkpoint ``Tagger``) to wrap.
+            storage_ref: the word embeddings' ``storageRef`` (``fit`` reads it from the embeddings column's
+                metadata); empty or None leaves the model's default.
+
+        Returns:
+            a fitted NerDLModel; ``training_result`` holds ``result``.
+
+        Example:
+            >>> result = train(examples, approach.train_config(), listeners=[...])  # doctest: +SKIP
+            >>> ner = approach.model_from_result(result, storage_ref=bert.getStorageRef())  # doctest: +SKIP
+        """
+        from sparktag.ner.checkpoint import to_files
+
         model = NerDLModel()
         for param in (
             self.inputCols,
@@ -348,9 +397,8 @@ class NerDLApproach(Estimator, HasInputCols, HasOutputCol, _NerParams, Annotator
         ):
             if self.isDefined(param):
                 model._set(**{param.name: self.getOrDefault(param)})
-        storage = dataset.schema[cols[2]].metadata.get("storageRef") if cols[2] in dataset.columns else None
-        if storage:
-            model._set(storageRef=storage)
+        if storage_ref:
+            model._set(storageRef=storage_ref)
         model._from_files(to_files(result))
         model.training_result = result
         return model
@@ -536,6 +584,25 @@ def align_labels(
     return tags
 
 
+def labels_without_token(tokens: list[Annotation], labels: list[Annotation]) -> list[Annotation]:
+    """Entity labels (not ``O``) whose character span overlaps no token: labels describing another text, or
+    tokens a tokenizer setting dropped. A label merely absorbed into a longer token (an exception joining
+    "New York") overlaps that token and is not reported.
+    """
+    from bisect import bisect_left
+
+    ordered = sorted(tokens, key=lambda t: t.begin)
+    ends = [t.end for t in ordered]
+    lost = []
+    for label in labels:
+        if label.result == "O":
+            continue
+        i = bisect_left(ends, label.begin)  # first token ending at or after the label's begin
+        if i == len(ordered) or ordered[i].begin > label.end:
+            lost.append(label)
+    return lost
+
+
 def _featurize(
     df: Any,
     sentence_col: str,
@@ -571,6 +638,17 @@ def _featurize(
             for tokens, embeddings, labels in zip(tok, emb, lab, strict=True):
                 tokens, embeddings, labels = tokens or [], embeddings or [], labels or []
                 by_begin = {e.begin: e.embeddings for e in embeddings}
+                lost = labels_without_token(tokens, labels)
+                if lost:
+                    a = lost[0]
+                    word = a.metadata.get("word", "")
+                    raise ValueError(
+                        f"{name}: label {a.result!r} for {word!r} at characters {a.begin}-{a.end} in column "
+                        f"{label_col!r} covers no token of column {token_col!r} ({len(lost)} such label(s) in this "
+                        f"row; tokens: {' '.join(t.result for t in tokens[:30])!r}); the labels must describe the "
+                        "same text as the tokens: build both from the same document column, and check that no "
+                        "tokenizer setting (minLength, maxLength, splitChars) drops labelled words"
+                    )
                 for group in _by_sentence(tokens):
                     tags = align_labels(group, labels, entities)
                     for tag in tags:

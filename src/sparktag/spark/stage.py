@@ -9,11 +9,20 @@ A stage implements :meth:`AnnotatorModel._annotator`, which returns a plain func
 ``_transform`` maps that function over the DataFrame with ``mapInArrow`` (Arrow in, Arrow out, no row
 objects), and :class:`sparktag.light.LightPipeline` calls the very same function in-process. The function
 must only close over plain, picklable values (configs, bytes, paths): it is shipped to Python workers.
+
+Consecutive sparktag stages are fused into one ``mapInArrow``: a pipeline of five stages runs as one Python
+worker per task, not five. Unfused, every stage is a separate Python process per task, each batch crosses the
+JVM between stages, and each worker loads the models of whichever stage borrowed it, so the first passes over
+data keep reloading BERT. The DataFrame a stage returns remembers its unfused source and the chain of
+batch functions; the next stage extends the chain instead of stacking another operator. A cached DataFrame
+(``.cache()``/``.persist()``) is never fused through, so the cache is read as the user expects.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pyspark.ml import Transformer
@@ -80,10 +89,24 @@ class AnnotatorStage(Transformer, HasOutputCol):
         fields = [f for f in df.schema.fields if f.name != out]
         out_meta = column_metadata(self.outputAnnotatorType)
         schema = StructType([*fields, StructField(out, annotation_column_type(), True, out_meta)])
-        func = _arrow_mapper(
+        mapper = _arrow_mapper(
             self._annotator(), self._input_columns(), [f.name for f in fields], out, self._explode()
         )
-        return df.mapInArrow(func, schema).withMetadata(out, out_meta)
+        chain = _Chain(df, (mapper,), ((out, out_meta),))
+        previous = getattr(df, _CHAIN_ATTR, None)
+        if isinstance(previous, _Chain) and not getattr(df, "is_cached", False):
+            chain = _Chain(
+                previous.source, (*previous.mappers, mapper), (*previous.metadata, (out, out_meta))
+            )
+        result = chain.source.mapInArrow(_compose(chain.mappers), schema)
+        names = set(schema.names)
+        for col, meta in chain.metadata:  # mapInArrow drops field metadata; later stages win on reused names
+            if col in names:
+                result = result.withMetadata(col, meta)
+        # a DataFrame class that takes no attributes: the next stage simply won't fuse
+        with contextlib.suppress(AttributeError):
+            setattr(result, _CHAIN_ATTR, chain)
+        return result
 
 
 class AnnotatorModel(AnnotatorStage, HasInputCols):
@@ -97,9 +120,33 @@ class AnnotatorApproach:
     """Marker for sparktag Estimators that fit an :class:`AnnotatorModel` (Spark NLP's naming)."""
 
 
+#: attribute a stage's output DataFrame carries: the unfused source and the batch functions applied to it
+_CHAIN_ATTR = "_sparktag_chain"
+
+BatchMapper = Callable[[Iterator[Any]], Iterator[Any]]
+
+
+@dataclass(frozen=True)
+class _Chain:
+    source: DataFrame
+    mappers: tuple[BatchMapper, ...]
+    metadata: tuple[tuple[str, dict[str, Any]], ...]  # (output column, its annotation metadata), in order
+
+
+def _compose(mappers: tuple[BatchMapper, ...]) -> BatchMapper:
+    """One ``mapInArrow`` function running several stages' mappers in sequence over the same batches."""
+
+    def run(batches: Iterator[Any]) -> Iterator[Any]:
+        for mapper in mappers:
+            batches = mapper(batches)
+        yield from batches
+
+    return run
+
+
 def _arrow_mapper(
     annotate: AnnotateFn, in_cols: list[str], keep_cols: list[str], out: str, explode: bool
-) -> Callable[[Iterator[Any]], Iterator[Any]]:
+) -> BatchMapper:
     """The function shipped to Python workers: RecordBatch in, the same batch plus ``out`` out."""
 
     def run(batches: Iterator[Any]) -> Iterator[Any]:

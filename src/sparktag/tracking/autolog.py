@@ -12,6 +12,12 @@ It logs into the active run, or opens one and closes only that one. With ``log_m
 ``PipelineModel`` holding the trained NerDLModel is logged with sparktag's MLflow flavor (and registered
 when ``registered_model_name`` is given), together with the training DataFrame as a dataset input.
 
+Checkpointed trainings (``checkpointPath``) continue their run when resumed: the listener keeps the run id in
+``<checkpointPath>/mlflow_run.json`` (beside the trainer's checkpoints, which know nothing of MLflow); a resumed
+training reopens that run (``mlflow.start_run(run_id=...)``), logs the restored epochs the run lacks (those
+whose checkpoint was written before the kill but whose metrics were not), never logs a (metric, step) the run
+already has, and ends it FINISHED. A run left RUNNING by the killed process is thereby finished.
+
 Tracking never breaks training: an MLflow error is a ``logging`` warning (once per kind) and the listener
 goes offline; everything it would have logged stays in memory and is written to a JSON file (path in the
 warning) that :func:`upload_pending` (``sparktag upload FILE``) sends to a tracking server later.
@@ -40,13 +46,22 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from sparktag.ner.events import EpochEnded, Evaluation, Event, Scores, TrainingEnded, TrainingStarted
+from sparktag.ner.events import (
+    EpochEnded,
+    EpochStarted,
+    Evaluation,
+    Event,
+    Scores,
+    TrainingEnded,
+    TrainingStarted,
+)
 from sparktag.tracking.redact import redact_params, redact_uri
 
 logger = logging.getLogger("sparktag.tracking")
 
 MAX_PARAM_CHARS = 6000  # MLflow's limit on a param value
 PENDING_PREFIX = "mlflow_pending_"
+RUN_FILE = "mlflow_run.json"  # in the trainer's checkpoint folder: the run a resumed training continues
 
 
 @dataclass(frozen=True)
@@ -273,6 +288,26 @@ def check_reachable(uri: str, timeout_s: float = 3.0) -> str | None:
         return f"cannot connect to {parsed.hostname}:{port} ({err.strerror or err})"
 
 
+@contextlib.contextmanager
+def fail_fast_if_unreachable(uri: str) -> Iterator[None]:
+    """MLflow calls inside the block make one attempt with a short timeout when ``uri`` cannot be reached:
+    ending a run on a server that went away must cost seconds, not MLflow's minutes of retries."""
+    if check_reachable(uri) is None:
+        yield
+        return
+    settings = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
+    saved = {k: os.environ.get(k) for k in settings}
+    os.environ.update(settings)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The listener
 
@@ -290,7 +325,8 @@ class MlflowListener:
         config: autologging settings.
 
     After training: ``run_id``, ``metrics`` (every metric logged, in memory), ``pending_file`` (set when
-    something could not be logged) and ``errors`` (one message per kind of failure).
+    something could not be logged), ``errors`` (one message per kind of failure) and ``resumed_run`` (True
+    when a resumed training reopened the run of the interrupted one).
     """
 
     def __init__(self, approach: Any = None, config: AutologConfig | None = None) -> None:
@@ -309,6 +345,8 @@ class MlflowListener:
         self._opened_run = False
         self._events: list[Event] = []
         self._client: Any = None
+        self.resumed_run = False
+        self._logged: dict[str, set[int]] = {}  # metric -> steps the run had when this listener took it over
 
     # -- events --------------------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
@@ -332,7 +370,10 @@ class MlflowListener:
             if unreachable:
                 self._go_offline("connect", unreachable)
         if not self.offline:
-            self._call("start run", self._start_run)
+            resume_id = self._read_run_file(event.checkpoint_dir) if event.resumed_from else None
+            self._call("start run", lambda: self._start_run(resume_id, bool(event.history)))
+            if self.run_id is not None and event.checkpoint_dir:
+                self._write_run_file(event.checkpoint_dir)
         params: dict[str, Any] = {}
         if self.approach is not None and hasattr(self.approach, "params_dict"):
             params.update(self.approach.params_dict())
@@ -345,27 +386,117 @@ class MlflowListener:
         )
         self.params = {k: _param_value(v) for k, v in redact_params(params).items() if v is not None}
         self._log_batch(params=self.params, what="params")
+        if event.history:
+            self._restore_history(event)
         if self.offline:
             self._write_pending()
 
-    def _start_run(self) -> None:
+    def _start_run(self, resume_id: str | None = None, resumed: bool = False) -> None:
+        """Log into the active run, else reopen ``resume_id`` (the interrupted training's), else a new run."""
         import mlflow
         from mlflow.tracking import MlflowClient
 
+        self._client = MlflowClient()
         active = mlflow.active_run()
         if active is None:
-            active = mlflow.start_run()
+            if resume_id is not None and self._run_exists(resume_id):
+                try:
+                    active = mlflow.start_run(run_id=resume_id)
+                    self.resumed_run = True
+                except Exception as err:  # e.g. another experiment was set since: the user's choice wins
+                    self._warn(
+                        "resume run",
+                        f"cannot reopen the MLflow run {resume_id} of the interrupted training ({err}); "
+                        "logging the resumed training into a new run",
+                    )
+            if active is None:
+                active = mlflow.start_run()
             self._opened_run = True
         self.run_id = active.info.run_id
         self.experiment_id = active.info.experiment_id
-        self._client = MlflowClient()
+        if resumed and (self.resumed_run or not self._opened_run):
+            # The run may hold epochs of the interrupted training: note which steps it has, to log none twice.
+            run = self._client.get_run(self.run_id)
+            for key in run.data.metrics:
+                self._logged[key] = {m.step for m in self._client.get_metric_history(self.run_id, key)}
+
+    def _run_exists(self, run_id: str) -> bool:
+        try:
+            run = self._client.get_run(run_id)
+        except Exception as err:
+            self._warn(
+                "resume run",
+                f"the MLflow run {run_id} of the interrupted training is not in the tracking store "
+                f"{redact_uri(self.tracking_uri)!r} ({type(err).__name__}); logging the resumed training into a "
+                "new run",
+            )
+            return False
+        if run.info.lifecycle_stage == "deleted":
+            self._warn(
+                "resume run", f"the MLflow run {run_id} of the interrupted training was deleted; new run"
+            )
+            return False
+        return True
+
+    def _read_run_file(self, checkpoint_dir: str | None) -> str | None:
+        """The run id a previous process of this training logged to (``mlflow_run.json``), if any."""
+        if not checkpoint_dir:
+            return None
+        path = Path(checkpoint_dir) / RUN_FILE
+        if not path.is_file():
+            return None
+        try:
+            run_id = json.loads(path.read_text(encoding="utf-8"))["run_id"]
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            self._warn(
+                "resume run", f"cannot read {path} ({err!r}); logging the resumed training into a new run"
+            )
+            return None
+        return str(run_id) if run_id else None
+
+    def _write_run_file(self, checkpoint_dir: str) -> None:
+        """Keep the run id beside the checkpoints (atomically), for the process that resumes this training."""
+        path = Path(checkpoint_dir) / RUN_FILE
+        payload = {
+            "format_version": 1,
+            "run_id": self.run_id,
+            "experiment_id": self.experiment_id,
+            "tracking_uri": redact_uri(self.tracking_uri),
+        }
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{RUN_FILE}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(payload, indent=1), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as err:  # the run is still logged; only a later resume would open a new one
+            self._warn("run file", f"cannot write {path} ({err}); a resumed training would log to a new run")
+
+    def _restore_history(self, event: TrainingStarted) -> None:
+        """A resumed training: take the epochs done before the interruption as if this listener had seen them
+        (charts, best epoch, pending file), and log those the run does not have yet."""
+        now = int(time.time() * 1000)
+        batch = []
+        for ended in event.history:
+            self._events += [
+                EpochStarted(ended.epoch, ended.total_epochs, ended.lr, event.training_examples),
+                ended,
+            ]
+            for key, value in epoch_metrics(ended).items():
+                metric = {"key": key, "value": value, "step": ended.epoch, "timestamp": now}
+                self.metrics.append(metric)
+                batch.append(metric)
+        self._log_batch(metrics=self._unlogged(batch), what="metrics")
+
+    def _unlogged(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The metrics of ``batch`` whose step the run does not have yet (a resumed run logs nothing twice)."""
+        return [m for m in batch if m["step"] not in self._logged.get(m["key"], ())]
 
     def _on_epoch(self, event: EpochEnded) -> None:
         now = int(time.time() * 1000)
         values = epoch_metrics(event)
         batch = [{"key": k, "value": v, "step": event.epoch, "timestamp": now} for k, v in values.items()]
         self.metrics.extend(batch)
-        self._log_batch(metrics=batch, what="metrics")
+        self._log_batch(metrics=self._unlogged(batch), what="metrics")
         if self.offline:
             self._write_pending()  # after every epoch, so a crash later loses nothing
 
@@ -382,7 +513,7 @@ class MlflowListener:
         if self.approach is not None:
             self.tags["sparktag.approach_uid"] = str(getattr(self.approach, "uid", ""))
         self.tags = {k: str(v) for k, v in redact_params(self.tags).items()}
-        self._log_batch(metrics=batch, tags=self.tags, what="tags")
+        self._log_batch(metrics=self._unlogged(batch), tags=self.tags, what="tags")
         self._log_files(history)
         if self.offline:
             self._write_pending()
@@ -394,7 +525,9 @@ class MlflowListener:
 
         active = mlflow.active_run()
         if active is not None and active.info.run_id == self.run_id:
-            mlflow.end_run()
+            # end_run pops the run before telling the server, so a failure here leaves no run active
+            with fail_fast_if_unreachable(self.tracking_uri or ""), contextlib.suppress(Exception):
+                mlflow.end_run()
 
     def _log_files(self, history: list[EpochEnded]) -> None:
         log_path = self.approach.log_path() if self.approach is not None else None
@@ -453,6 +586,10 @@ class MlflowListener:
         self._call(what, send)
 
     def _call(self, kind: str, fn: Callable[[], Any]) -> Any:
+        unreachable = check_reachable(self.tracking_uri) if self.tracking_uri else None
+        if unreachable:  # the server went away: go offline now, not after MLflow's minutes of retries
+            self._go_offline(kind, unreachable)
+            return None
         try:
             return fn()
         except Exception as err:  # tracking must never break training
@@ -526,32 +663,52 @@ def _best_epoch(history: list[EpochEnded]) -> int | None:
 
 
 def upload_pending(path: str, tracking_uri: str | None = None, experiment_name: str | None = None) -> str:
-    """Send a pending file (written when MLflow was unreachable) to a tracking server as a new run.
+    """Send a pending file (written when MLflow was unreachable) to a tracking server.
+
+    When the run the training had opened exists on that server (it went away mid-training and is back), the
+    same run is completed: only the params, metric steps and tags it lacks are added, then it is marked
+    FINISHED, so nothing is duplicated. Otherwise a new run holds everything.
 
     Args:
         path: the ``mlflow_pending_*.json`` file.
         tracking_uri: where to upload (default: MLflow's current tracking URI).
-        experiment_name: the experiment of the new run (default: MLflow's default experiment).
+        experiment_name: the experiment of a new run (default: MLflow's default experiment).
 
     Returns:
-        The new run's id.
+        The id of the run that now holds the training's data.
     """
     from mlflow.entities import Metric, Param
+    from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     client = MlflowClient(tracking_uri) if tracking_uri else MlflowClient()
-    experiment_id = "0"
-    if experiment_name:
-        found = client.get_experiment_by_name(experiment_name)
-        experiment_id = found.experiment_id if found else client.create_experiment(experiment_name)
     tags = {**data.get("tags", {}), "sparktag.uploaded_from": os.path.abspath(path)}
-    run = client.create_run(experiment_id, tags=tags)
-    run_id = run.info.run_id
-    params = [Param(k, v) for k, v in data.get("params", {}).items()]
+    params = dict(data.get("params", {}))
     metrics = [Metric(m["key"], m["value"], m["timestamp"], m["step"]) for m in data.get("metrics", [])]
-    for i in range(0, max(len(params), 1), 100):
-        client.log_batch(run_id, params=params[i : i + 100])
+    run = None
+    if data.get("run_id"):
+        with contextlib.suppress(MlflowException):
+            run = client.get_run(data["run_id"])
+    if run is not None:  # the interrupted run: add what it lacks
+        run_id = run.info.run_id
+        params = {k: v for k, v in params.items() if k not in run.data.params}
+        stored = {
+            (key, m.step) for key in {m.key for m in metrics} for m in client.get_metric_history(run_id, key)
+        }
+        metrics = [m for m in metrics if (m.key, m.step) not in stored]
+        tags = {k: v for k, v in tags.items() if run.data.tags.get(k) != v}
+        for key, value in tags.items():
+            client.set_tag(run_id, key, value)
+    else:
+        experiment_id = "0"
+        if experiment_name:
+            found = client.get_experiment_by_name(experiment_name)
+            experiment_id = found.experiment_id if found else client.create_experiment(experiment_name)
+        run_id = client.create_run(experiment_id, tags=tags).info.run_id
+    param_list = [Param(k, v) for k, v in params.items()]
+    for i in range(0, len(param_list), 100):
+        client.log_batch(run_id, params=param_list[i : i + 100])
     for i in range(0, len(metrics), 1000):
         client.log_batch(run_id, metrics=metrics[i : i + 1000])
     for artifact in data.get("artifacts", []):

@@ -37,6 +37,10 @@ from sparktag.tracking.redact import redact_params, redact_uri
 Echo = Callable[[str], None]
 
 
+#: tags of experiments sparktag creates: the MLflow UI then opens them on their runs, not the GenAI overview
+EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
+
+
 def _print(line: str) -> None:
     print(line, flush=True)  # progress must show up live, also when stdout is a pipe or a CI log
 
@@ -54,6 +58,8 @@ class ExperimentConfig:
         model_name: register the model under this name (``None``: log it without registering).
         alias: registry alias set on the new version (``champion``), when ``model_name`` is set.
         tracking_uri: MLflow tracking URI; a local SQLite file by default.
+        artifact_location: where a new experiment keeps its artifacts (``s3://bucket/prefix``, a folder);
+            ``None``: the tracking store's default. An existing experiment keeps its own.
         output_dir: folder of every local file (model, predictions, reports, logs, charts).
         log_model: log the fitted pipeline with sparktag's MLflow flavor.
         params: any other NerDLApproach params by name (``{"useBestModel": true, "lstmHidden": 64}``).
@@ -72,6 +78,7 @@ class ExperimentConfig:
     model_name: str | None = None
     alias: str = "champion"
     tracking_uri: str = "sqlite:///mlflow.db"
+    artifact_location: str | None = None
     output_dir: str = "sparktag_output"
     log_model: bool = True
     params: dict[str, Any] = field(default_factory=dict)
@@ -285,7 +292,7 @@ def run_experiment(
     import mlflow
 
     import sparktag
-    from sparktag.tracking.autolog import check_reachable
+    from sparktag.tracking.autolog import check_reachable, fail_fast_if_unreachable
     from sparktag.training import CoNLL
 
     say: Echo = echo or (lambda _line: None)
@@ -318,7 +325,13 @@ def run_experiment(
             try:
                 found = mlflow.get_experiment_by_name(config.experiment_name)
                 experiment_id = (
-                    found.experiment_id if found else mlflow.create_experiment(config.experiment_name)
+                    found.experiment_id
+                    if found
+                    else mlflow.create_experiment(
+                        config.experiment_name,
+                        artifact_location=config.artifact_location,
+                        tags=EXPERIMENT_TAGS,
+                    )
                 )
                 run = mlflow.start_run(experiment_id=experiment_id, run_name=config.model_name or None)
                 run_id = run.info.run_id
@@ -331,7 +344,7 @@ def run_experiment(
             result = _run(config, pipeline, train_df, test_df, out, sizes, timings, errors, run_id, say)
         finally:
             if run_id is not None:
-                with contextlib.suppress(Exception):
+                with fail_fast_if_unreachable(config.tracking_uri), contextlib.suppress(Exception):
                     mlflow.end_run()
     result.experiment_id = experiment_id
     _summary(result, config, sizes, say)
@@ -571,7 +584,11 @@ def upload_experiment(
             run_id = upload_pending(str(pending[-1]), tracking_uri, experiment_name)
         else:
             found = mlflow.get_experiment_by_name(experiment_name)
-            experiment_id = found.experiment_id if found else mlflow.create_experiment(experiment_name)
+            experiment_id = (
+                found.experiment_id
+                if found
+                else mlflow.create_experiment(experiment_name, tags=EXPERIMENT_TAGS)
+            )
             run_id = mlflow.tracking.MlflowClient().create_run(experiment_id).info.run_id
         with mlflow.start_run(run_id=run_id):
             mlflow.log_metrics(json.loads((out / "scores.json").read_text(encoding="utf-8")))

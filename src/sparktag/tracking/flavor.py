@@ -81,17 +81,21 @@ def get_default_pip_requirements() -> list[str]:
 
 
 def default_signature() -> ModelSignature:
-    """Input: one string column of texts. Output: the entity table (one row per entity).
+    """Input: one column of texts. Output: the entity table (one row per entity).
 
     The input column is left unnamed on purpose: MLflow's schema check then lets both a frame with a
     ``text`` column (``{"dataframe_records": [{"text": ...}]}``) and a bare list of strings
-    (``{"inputs": [...]}``) through; a named ``text`` column would reject the list.
+    (``{"inputs": [...]}``) through; a named ``text`` column would reject the list. Its type is ``Any``, not
+    ``string``: with ``string`` the scoring server casts ``{"inputs": [null, 42]}`` to the texts ``"None"``
+    and ``"42"`` before the model sees them, so a wrong request got entities for text nobody sent. With
+    ``Any`` the values arrive as sent and :func:`_texts` rejects what is not a string (an HTTP 400).
     """
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
+    from mlflow.types.schema import AnyType
 
     return ModelSignature(
-        inputs=Schema([ColSpec("string")]),
+        inputs=Schema([ColSpec(AnyType())]),
         outputs=Schema(
             [
                 ColSpec("long", "text_index"),
@@ -403,6 +407,7 @@ class SparktagModel:
         self.predict(DEFAULT_INPUT_EXAMPLE)
 
     def predict(self, model_input: Any, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        import numpy as np
         import pandas as pd
         from mlflow.exceptions import MlflowException
 
@@ -415,15 +420,13 @@ class SparktagModel:
         if texts:
             for i, annotations in enumerate(self._annotate(texts)):
                 rows.extend((i, *_entity_row(a)) for a in self._chunks(annotations))
-        frame = pd.DataFrame(rows, columns=list(OUTPUT_COLUMNS))
-        return frame.astype(
+        # typed columns built directly: DataFrame(rows).astype(...) cost more than the NER model per request
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in OUTPUT_COLUMNS]
+        dtypes = (np.int64, object, object, np.int64, np.int64, np.float64)
+        return pd.DataFrame(
             {
-                "text_index": "int64",
-                "chunk": "object",
-                "entity": "object",
-                "begin": "int64",
-                "end": "int64",
-                "confidence": "float64",
+                name: np.asarray(values, dtype=dtype)
+                for name, values, dtype in zip(OUTPUT_COLUMNS, columns, dtypes, strict=True)
             }
         )
 
@@ -492,10 +495,13 @@ def _texts(model_input: Any) -> list[str]:
             "column, a list of strings or a string"
         )
     for i, value in enumerate(values):
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            # the scoring server hands each value of {"inputs": [{"text": "..."}]} over as a 0-d array
+            values[i] = value = value.item()
         if not isinstance(value, str):
             raise TypeError(
                 f"row {i} of {INPUT_COLUMN!r} is {type(value).__name__} ({value!r:.40}), not a string; "
-                "every row must be a text"
+                f'every row must be one text, e.g. {{"inputs": ["first text", "second text"]}}'
             )
     return values
 

@@ -1,0 +1,200 @@
+"""docs/tracking.md, run as a user would: every ``bash`` block in order, in one fresh folder.
+
+Conventions of the page (stated on it): a block starting with ``# in another terminal`` is a server that keeps
+running while later blocks use it (started in the background; the runner waits for its port); a non-shell
+block whose first line is ``# NAME`` is a file the reader writes (``experiment.toml``, ``basic_auth.ini``).
+``export`` lines carry over to later blocks, as in one terminal session.
+
+What the runner changes, and only this: CoNLL-2003's ``eng.train``/``eng.testa`` become the bundled sample,
+``--max-epochs 10``/``max_epochs = 10`` become 1 epoch, the servers' ports become free ones, the database name
+``mlflow_db`` gets a per-run suffix (the databases are dropped afterwards), and ``$SPARKTAG_MODELS`` points
+``all_minilm_l6_v2`` at a tiny BERT of the sample's words (the real MiniLM runs in the demo test of
+tests/cli).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "tracking.md"
+SAMPLE = ROOT / "src" / "sparktag" / "data" / "sample"
+BACKGROUND = "# in another terminal"
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+
+def blocks(markdown: str) -> list[tuple[str, str]]:
+    """(language, body) of every fenced code block, in order."""
+    return [(m.group(1), m.group(2)) for m in re.finditer(r"^```(\w*)\n(.*?)^```", markdown, re.S | re.M)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout_s: float = 120.0) -> None:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        if process.poll() is not None:
+            pytest.fail(f"background block exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.3)
+    pytest.fail(f"nothing listened on port {port} after {timeout_s:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+def http_ready(port: int, timeout_s: float = 120.0) -> None:
+    """Servers listen before they answer: wait for any HTTP answer."""
+    import urllib.error
+    import urllib.request
+
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=3)
+            return
+        except urllib.error.HTTPError:
+            return  # an answer, even 401/404
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.3)
+
+
+@pytest.fixture
+def databases():
+    """Per-run database name; drops whatever the page created under it."""
+    name = f"mlflow_db_{uuid.uuid4().hex[:8]}"
+    yield name
+    import psycopg2
+    import pymysql
+
+    try:
+        conn = pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True)
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.close()
+    except pymysql.err.OperationalError:
+        pass
+    try:
+        conn = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.close()
+    except psycopg2.OperationalError:
+        pass
+
+
+def test_every_command_of_the_tracking_guide_runs(tmp_path, databases):
+    from sparktag.embeddings.tiny import conll_words, save_tiny_bert
+
+    from servers import unavailable
+
+    for tool in ("mariadb", "createdb", "curl"):
+        if not _on_path(tool):
+            unavailable(f"docs/tracking.md uses `{tool}`, which is not installed")
+    # the ports servers listen on (not the databases' 3306/5432): each becomes a free one
+    ports = {p: free_port() for p in re.findall(r"(?:--port |-p |127\.0\.0\.1:)(\d+)", DOC.read_text())}
+    for db_port in ("3306", "5432"):
+        ports.pop(db_port, None)
+    port_pattern = re.compile(r"\b(" + "|".join(ports) + r")\b")
+    # MiniLM stands in for a tiny BERT of the sample's words: same code path, seconds instead of minutes
+    models = tmp_path / "models"
+    save_tiny_bert(models / "all_minilm_l6_v2", conll_words(SAMPLE / "train.conll", SAMPLE / "test.conll"))
+
+    def adapt(text: str) -> str:
+        text = text.replace("eng.train", str(SAMPLE / "train.conll")).replace(
+            "eng.testa", str(SAMPLE / "test.conll")
+        )
+        text = text.replace("--max-epochs 10", "--max-epochs 1").replace("max_epochs = 10", "max_epochs = 1")
+        text = re.sub(r"\bmlflow_db\b", databases, text)
+        return port_pattern.sub(lambda m: str(ports[m.group(1)]), text)
+
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHONUNBUFFERED": "1",
+           "SPARKTAG_MODELS": str(models)}  # fmt: skip
+    env.pop("MLFLOW_TRACKING_URI", None)
+    exports: list[str] = []
+    background: list[subprocess.Popen] = []
+    ran = 0
+    try:
+        for i, (language, body) in enumerate(blocks(DOC.read_text())):
+            body = adapt(body)
+            first = body.splitlines()[0] if body.strip() else ""
+            if language not in ("bash", "sh"):
+                name = first.removeprefix("#").strip()
+                if first.startswith("#") and re.fullmatch(r"[\w.-]+\.(toml|json|ini)", name):
+                    (tmp_path / name).write_text(body, encoding="utf-8")
+                continue
+            script = "set -euo pipefail\n" + "\n".join(exports) + "\n" + body
+            exports += [line for line in body.splitlines() if line.startswith("export ")]
+            log = tmp_path / f"block-{i}.log"
+            if first.startswith(BACKGROUND):
+                port = int(re.findall(r"(?:--port|-p) (\d+)", body)[-1])
+                process = subprocess.Popen(["bash", "-c", script], cwd=tmp_path, env=env, stdout=log.open("w"),
+                                           stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+                background.append(process)
+                wait_for_port(port, process, log)
+                http_ready(port)
+            else:
+                done = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True,
+                                      text=True, timeout=900)  # fmt: skip
+                log.write_text(done.stdout + done.stderr)
+                assert done.returncode == 0, (
+                    f"block {i} failed:\n{body}\n--- output ---\n{(done.stdout + done.stderr)[-4000:]}"
+                )
+                _check_output(body, done.stdout)
+            ran += 1
+    finally:
+        for process in background:
+            _stop(process)
+    assert ran >= 15  # the page's bash blocks, all of them
+
+
+def _check_output(body: str, out: str) -> None:
+    """What the page promises each kind of command prints."""
+    if body.startswith("curl"):
+        assert '"entity"' in out and '"chunk"' in out, out
+    if "sparktag train" in body or body.startswith("sparktag demo"):
+        assert "WARNING" not in out, out  # tracked, not left for a later upload
+
+
+def _on_path(tool: str) -> bool:
+    from shutil import which
+
+    return which(tool) is not None
+
+
+def _stop(process: subprocess.Popen) -> None:
+    import signal
+
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_the_runner_sees_the_page_structure():
+    """The page keeps the conventions the runner relies on (guards against a silently skipped block)."""
+    found = blocks(DOC.read_text())
+    bash = [b for lang, b in found if lang == "bash"]
+    assert sum(b.startswith(BACKGROUND) for b in bash) >= 5
+    assert any(lang == "toml" and b.startswith("# experiment.toml") for lang, b in found)
+    assert any(lang == "ini" and b.startswith("# basic_auth.ini") for lang, b in found)
+    for b in bash:
+        if b.startswith(BACKGROUND):
+            assert re.search(r"(?:--port|-p) \d+", b), f"a server block must name its port:\n{b}"
