@@ -215,3 +215,35 @@ class TrackingServer:
 
     def close(self) -> None:
         stop(self.process)
+
+
+class ModelServer:
+    """``mlflow models serve -m MODEL --env-manager local`` on a free loopback port; ``url`` is its base URL.
+
+    Args:
+        model_uri: what to serve (``models:/NAME@alias``).
+        tracking_uri: where that model is registered.
+        workdir: folder for the server's log (``<name>.log``).
+        env: more environment for the server (e.g. ``MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT``).
+    """
+
+    def __init__(self, model_uri: str, tracking_uri: str, workdir: Path, env: dict[str, str] | None = None,
+                 name: str = "model-server") -> None:  # fmt: skip
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / f"{name}.log"
+        # mlflow execs `uvicorn` by name: the interpreter's bin folder must be on PATH (a venv not activated)
+        path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+        full_env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "PATH": path, "HF_HUB_OFFLINE": "1",
+                    **(env or {})}  # fmt: skip
+        command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "--env-manager", "local",
+                   "-h", "127.0.0.1", "-p", str(self.port)]  # fmt: skip
+        # its own process group, so stopping it stops its uvicorn workers too
+        with self.log.open("w") as out:
+            self.process = subprocess.Popen(command, env=full_env, stdout=out, stderr=subprocess.STDOUT,
+                                            start_new_session=True)  # fmt: skip
+        # the machine may be busy; a healthy server answers /ping in a few seconds
+        self.start_s = wait_http(f"{self.url}/ping", self.process, self.log, timeout_s=180)
+
+    def close(self) -> None:
+        stop(self.process)

@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 
 import pytest
 
+from servers import ModelServer
+
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 SENTENCE = "Halden Steel agreed to buy a stake in Fennick Motors for 58.27 billion euros ."  # in train.conll
-START_TIMEOUT_S = 180  # the machine may be busy; a healthy server answers /ping in a few seconds
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def post(url: str, body: bytes | str) -> tuple[int, dict]:
@@ -84,44 +74,9 @@ def registered(tiny_pipeline_path, spark, sample_dir, sample_bert_dir, tmp_path_
 @pytest.fixture(scope="module")
 def server(registered):
     uri, tmp = registered
-    port = free_port()
-    # mlflow execs `uvicorn` by name: the interpreter's bin folder must be on PATH (a venv not activated)
-    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PATH": path, "HF_HUB_OFFLINE": "1"}
-    log = open(tmp / "server.log", "wb")  # noqa: SIM115 - closed below, after the server stops
-    command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/served_ner@champion"]
-    command += ["--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]
-    # its own process group, so stopping it stops its uvicorn workers too
-    proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(
-                    f"the server exited with {proc.returncode}:\n{(tmp / 'server.log').read_text()[-3000:]}"
-                )
-            try:
-                with urllib.request.urlopen(base + "/ping", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"no /ping answer in {START_TIMEOUT_S} s:\n{(tmp / 'server.log').read_text()[-3000:]}"
-                )
-            time.sleep(0.5)
-        yield base, proc
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=30)
-        log.close()
+    served = ModelServer("models:/served_ner@champion", uri, tmp)
+    yield served.url, served.process
+    served.close()
 
 
 @pytest.fixture(scope="module")

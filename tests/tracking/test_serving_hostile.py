@@ -15,21 +15,19 @@ limit is per sentence, ``maxLength``); the time a deployment allows per request 
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 
 import pytest
-from test_serving import SENTENCE, entities, expected, free_port, registered  # noqa: F401 - fixtures
+from test_serving import SENTENCE, entities, expected, registered  # noqa: F401 - fixtures
+
+from servers import ModelServer
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
-START_TIMEOUT_S = 180
 # The server's own limit per request: MLflow's default (60 s) is too tight for 1 MB on a busy 2-core CI box.
 REQUEST_TIMEOUT_S = 300
 BIG_TEXT_BOUND_S = 240  # a 1 MB text takes about 30 s here; quadratic code took minutes to hours
@@ -55,44 +53,10 @@ def post(url: str, body: bytes | str, timeout: float = 60) -> tuple[int, dict, f
 @pytest.fixture(scope="module")
 def server(registered):  # noqa: F811 - the fixture imported above
     uri, tmp = registered
-    port = free_port()
-    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": uri,
-        "PATH": path,
-        "HF_HUB_OFFLINE": "1",
-        "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT": str(REQUEST_TIMEOUT_S),
-    }
-    log = open(tmp / "hostile_server.log", "wb")  # noqa: SIM115 - closed below, after the server stops
-    command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/served_ner@champion"]
-    command += ["--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]
-    proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited with {proc.returncode}:\n{(tmp / 'hostile_server.log').read_text()[-3000:]}")  # fmt: skip
-            try:
-                with urllib.request.urlopen(base + "/ping", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"no /ping answer in {START_TIMEOUT_S} s:\n{(tmp / 'hostile_server.log').read_text()[-3000:]}")  # fmt: skip
-            time.sleep(0.5)
-        yield base + "/invocations", proc
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=30)
-        log.close()
+    timeout = {"MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT": str(REQUEST_TIMEOUT_S)}
+    served = ModelServer("models:/served_ner@champion", uri, tmp, env=timeout, name="hostile_server")
+    yield served.url + "/invocations", served.process
+    served.close()
 
 
 def assert_still_serving(url: str, proc: subprocess.Popen, expected: list[dict]) -> None:  # noqa: F811
