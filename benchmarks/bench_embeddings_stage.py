@@ -52,18 +52,23 @@ def raw_forward(folder: str, sentences: list[list[str]]) -> float:
     return time.perf_counter() - started
 
 
-def workers_peak_rss_mb() -> float:
-    """Largest VmHWM among this machine's pyspark worker processes (Linux /proc)."""
+def python_workers() -> list[tuple[int, float]]:
+    """(pid, peak RSS in MB) of this machine's pyspark worker processes (Linux /proc)."""
     out = subprocess.run(["pgrep", "-f", "pyspark.daemon|pyspark/worker"], capture_output=True, text=True)
-    peak = 0.0
+    found = []
     for pid in out.stdout.split():
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
-                    peak = max(peak, int(line.split()[1]) / 1024)
+                    found.append((int(pid), int(line.split()[1]) / 1024))
         except OSError:
             continue
-    return peak
+    return found
+
+
+def workers_peak_rss_mb() -> float:
+    """Largest peak RSS among this machine's pyspark worker processes."""
+    return max((rss for _, rss in python_workers()), default=0.0)
 
 
 def main() -> None:

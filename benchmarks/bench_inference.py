@@ -24,29 +24,14 @@ import json
 import os
 import platform
 import resource
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from bench_embeddings_stage import raw_forward
+from bench_embeddings_stage import python_workers, raw_forward
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
-def python_workers() -> list[tuple[int, float]]:
-    """(pid, peak RSS in MB) of this machine's pyspark worker processes (Linux /proc)."""
-    out = subprocess.run(["pgrep", "-f", "pyspark.daemon|pyspark/worker"], capture_output=True, text=True)
-    found = []
-    for pid in out.stdout.split():
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    found.append((int(pid), int(line.split()[1]) / 1024))
-        except OSError:
-            continue
-    return found
 
 
 def train_small_model(data_dir: Path, folder: str, path: str) -> None:

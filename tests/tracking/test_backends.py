@@ -117,7 +117,6 @@ def test_run_is_complete(tracked):
     png = client.download_artifacts(result.run_id, "charts/loss.png")
     with open(png, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
-    assert result.run_id and "***" not in config.tracking_uri  # no credentials in these URIs to begin with
 
 
 def test_model_is_registered_with_alias(tracked):

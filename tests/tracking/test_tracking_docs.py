@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from servers import free_port, stop, unavailable
+
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "tracking.md"
 SAMPLE = ROOT / "src" / "sparktag" / "data" / "sample"
@@ -36,12 +38,6 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 def blocks(markdown: str) -> list[tuple[str, str]]:
     """(language, body) of every fenced code block, in order."""
     return [(m.group(1), m.group(2)) for m in re.finditer(r"^```(\w*)\n(.*?)^```", markdown, re.S | re.M)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout_s: float = 120.0) -> None:
@@ -100,8 +96,6 @@ def databases():
 def test_every_command_of_the_tracking_guide_runs(tmp_path, databases):
     from sparktag.embeddings.tiny import conll_words, save_tiny_bert
 
-    from servers import unavailable
-
     for tool in ("mariadb", "createdb", "curl"):
         if not _on_path(tool):
             unavailable(f"docs/tracking.md uses `{tool}`, which is not installed")
@@ -159,7 +153,7 @@ def test_every_command_of_the_tracking_guide_runs(tmp_path, databases):
             ran += 1
     finally:
         for process in background:
-            _stop(process)
+            stop(process)
     assert ran >= 15  # the page's bash blocks, all of them
 
 
@@ -175,17 +169,6 @@ def _on_path(tool: str) -> bool:
     from shutil import which
 
     return which(tool) is not None
-
-
-def _stop(process: subprocess.Popen) -> None:
-    import signal
-
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 def test_the_runner_sees_the_page_structure():
