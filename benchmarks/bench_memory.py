@@ -1,13 +1,14 @@
 """Peak memory of NerDLApproach training against dataset size, with and without enableMemoryOptimizer.
 
-Usage: python benchmarks/bench_memory.py [--sizes 20000,80000,240000] [--dim 128] [--out benchmarks/results]
+Usage: python benchmarks/bench_memory.py [--sizes 20000,80000,320000] [--dim 128] [--out benchmarks/results]
 
 Each point is one fresh process: a synthetic CoNLL file of N sentences (the bundled sample's sentences
 repeated in shuffled order), WordEmbeddings from a random TEXT vectors file of ``--dim`` dimensions over the
 sample's words, NerDLApproach with a small network (lstmHidden 16, char CNN 8 filters) for one epoch, Spark
 local[2] with 1 GB of driver heap. Reported: the driver Python process's peak RSS (where training runs and
-where the optimizer streams the data instead of holding it), the JVM's peak RSS (polled), wall time, and the
-size of the training vectors (N x tokens x dim x 4 bytes) that the optimizer must not hold.
+where the optimizer streams the data instead of holding it), the JVM's peak RSS and the Python workers' peak
+(all of them together, and the largest; polled every 0.2 s), wall time, and the size of the training vectors
+(N x tokens x dim x 4 bytes) that the optimizer must not hold.
 Writes memory.json and memory.md.
 """
 
@@ -54,6 +55,31 @@ def vectors_file(path: Path, dim: int) -> None:
             f.write(word + " " + " ".join(f"{rng.uniform(-1, 1):.4f}" for _ in range(dim)) + "\n")
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` now, in MB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (the JVM's pyspark daemon and its workers)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child_pid in children.get(todo.pop(), []):
+            found.append(child_pid)
+            todo.append(child_pid)
+    return found
+
+
 def child(conll: str, vectors: str, dim: int, optimizer: bool) -> dict[str, float]:
     """One training in this process; returns its measurements."""
     import sparktag
@@ -63,18 +89,19 @@ def child(conll: str, vectors: str, dim: int, optimizer: bool) -> dict[str, floa
     spark = sparktag.start(master="local[2]", driver_memory="1g")
     spark.sparkContext.setLogLevel("ERROR")
     jvm_pid = int(spark.sparkContext._jvm.ProcessHandle.current().pid())  # type: ignore[union-attr]
-    jvm_peak = [0.0]
+    peaks = {"jvm": 0.0, "workers_total": 0.0, "worker_max": 0.0}
     done = threading.Event()
 
     def poll() -> None:
         while not done.is_set():
             try:
-                for line in Path(f"/proc/{jvm_pid}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        jvm_peak[0] = max(jvm_peak[0], int(line.split()[1]) / 1024)
+                peaks["jvm"] = max(peaks["jvm"], rss_mb(jvm_pid))
+                workers = [rss_mb(p) for p in descendants(jvm_pid)]
             except OSError:
                 return
-            time.sleep(0.5)
+            peaks["workers_total"] = max(peaks["workers_total"], sum(workers))
+            peaks["worker_max"] = max([peaks["worker_max"], *workers])
+            time.sleep(0.2)
 
     threading.Thread(target=poll, daemon=True).start()
     started = time.perf_counter()
@@ -105,14 +132,16 @@ def child(conll: str, vectors: str, dim: int, optimizer: bool) -> dict[str, floa
     spark.stop()
     return {
         "python_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "jvm_peak_rss_mb": jvm_peak[0],
+        "jvm_peak_rss_mb": peaks["jvm"],
+        "python_workers_peak_total_mb": peaks["workers_total"],
+        "python_worker_peak_mb": peaks["worker_max"],
         "wall_s": elapsed,
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="20000,80000,240000")
+    parser.add_argument("--sizes", default="20000,80000,320000")
     parser.add_argument("--dim", type=int, default=128)
     parser.add_argument(
         "--baseline-max", type=int, default=80000, help="largest size also run without the optimizer"
@@ -164,13 +193,15 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "memory.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     table = [
-        "| sentences | training vectors MB | enableMemoryOptimizer | driver Python peak RSS MB | JVM peak RSS MB | wall s |",
-        "|---|---|---|---|---|---|",
+        "| sentences | training vectors MB | enableMemoryOptimizer | driver Python peak RSS MB | JVM peak RSS MB "
+        "| Python workers peak (all / largest) MB | wall s |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         table.append(
             f"| {r['sentences']:,} | {r['vectors_mb']} | {r['memory_optimizer']} | {r['python_peak_rss_mb']} | "
-            f"{r['jvm_peak_rss_mb']} | {r['wall_s']} |"
+            f"{r['jvm_peak_rss_mb']} | {r['python_workers_peak_total_mb']} / {r['python_worker_peak_mb']} "
+            f"| {r['wall_s']} |"
         )
     (out / "memory.md").write_text("\n".join(table) + "\n", encoding="utf-8")
     print("\n".join(table))

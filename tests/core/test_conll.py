@@ -12,6 +12,7 @@ from sparktag.core.conll import (
     ConllFormatError,
     document_rows,
     iob1_to_iob2,
+    parse_conll_lines,
     read_conll_documents,
     resolve_paths,
 )
@@ -410,3 +411,45 @@ def test_sample_has_varied_entities_partly_unseen_in_test() -> None:
     for kind in train:
         assert test[kind] & train[kind], kind
         assert test[kind] - train[kind], kind
+
+
+def _sentences_without_docstart(n: int) -> list[bytes]:
+    lines = []
+    for i in range(n):
+        lines += [f"w{i} NN B-NP I-PER\n".encode(), f"x{i} NN I-NP O\n".encode(), b"\n"]
+    return lines
+
+
+def test_split_every_streams_a_file_without_docstart_in_parts():
+    lines = _sentences_without_docstart(10)
+    consumed = []
+
+    def reading():
+        for number, line in enumerate(lines, start=1):
+            consumed.append(number)
+            yield line
+
+    parts = parse_conll_lines(reading(), "big.conll", split_every=4)
+    first = next(parts)
+    assert [s.tokens[0].text for s in first.sentences] == ["w0", "w1", "w2", "w3"]
+    assert len(consumed) == 12  # the first part came after its 4 sentences, not after the whole file
+    rest = list(parts)
+    assert [len(p.sentences) for p in rest] == [4, 2]
+    assert {p.doc_index for p in [first, *rest]} == {0}
+
+    whole = list(parse_conll_lines(lines, "big.conll"))
+    assert len(whole) == 1
+    exploded = [r for p in [first, *rest] for r in document_rows(p, include_doc_id=True)]
+    assert exploded == document_rows(whole[0], include_doc_id=True)
+
+
+def test_split_every_keeps_document_indexes_across_files(tmp_path):
+    (tmp_path / "a.conll").write_bytes(b"".join(_sentences_without_docstart(5)))
+    (tmp_path / "b.conll").write_bytes(b"-DOCSTART- -X- -7- O\n\n" + b"".join(_sentences_without_docstart(2)))
+    docs = list(read_conll_documents(str(tmp_path), split_every=2))
+    assert [(d.doc_index, len(d.sentences), d.doc_id) for d in docs] == [
+        (0, 2, None),
+        (0, 2, None),
+        (0, 1, None),
+        (1, 2, "-7-"),
+    ]

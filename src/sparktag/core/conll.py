@@ -23,7 +23,7 @@ from __future__ import annotations
 import glob
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from sparktag.annotation import Annotation, AnnotatorType
@@ -152,6 +152,7 @@ def read_conll_documents(
     pos_index: int = 1,
     delimiter: str = " ",
     to_iob2: bool = False,
+    split_every: int = 0,
 ) -> Iterator[ConllDocument]:
     """Stream the documents of the CoNLL file(s) at ``path`` (see :func:`resolve_paths`), line by line.
 
@@ -161,6 +162,9 @@ def read_conll_documents(
         pos_index: 0-based column of the POS tag (Spark NLP's ``conllPosIndex``).
         delimiter: the literal string between columns (Spark NLP's ``delimiter``), e.g. ``" "`` or ``"\\t"``.
         to_iob2: rewrite each sentence's labels with :func:`iob1_to_iob2`.
+        split_every: when > 0, a document of more sentences comes in parts of at most this many (same
+            ``doc_index`` and ``doc_id``), so a file without ``-DOCSTART-`` lines is not held whole in memory;
+            for callers that make one row per sentence.
 
     Returns:
         An iterator of :class:`ConllDocument`; an empty file, or one of only ``-DOCSTART-`` lines, gives none.
@@ -174,22 +178,62 @@ def read_conll_documents(
         >>> for doc in read_conll_documents("train.conll"):  # doctest: +SKIP
         ...     rows = document_rows(doc, explode_sentences=True)
     """
+    _check_format(label_index, pos_index, delimiter)
+    doc_index = 0
+    for file_path in resolve_paths(path):
+        with open(file_path, "rb") as stream:  # bytes, so a bad byte is reported with its line
+            for doc in _parse_lines(
+                stream, file_path, label_index, pos_index, delimiter, to_iob2, doc_index, split_every
+            ):
+                doc_index = doc.doc_index + 1
+                yield doc
+
+
+def parse_conll_lines(
+    lines: Iterable[bytes],
+    path: str,
+    *,
+    label_index: int = 3,
+    pos_index: int = 1,
+    delimiter: str = " ",
+    to_iob2: bool = False,
+    split_every: int = 0,
+) -> Iterator[ConllDocument]:
+    """Stream the documents of one CoNLL file given as its raw lines (bytes, each ending in ``\\n`` or not).
+
+    What :func:`read_conll_documents` does for one file, for content that is not on the local disk (the
+    Spark reader parses each file's bytes where Spark read them). ``path`` only names the file in errors;
+    ``split_every`` is :func:`read_conll_documents`'s.
+
+    Example:
+        >>> docs = list(parse_conll_lines([b"Hi UH O O\\n"], "mem.conll"))
+        >>> docs[0].sentences[0].tokens[0].text
+        'Hi'
+    """
+    _check_format(label_index, pos_index, delimiter)
+    return _parse_lines(lines, path, label_index, pos_index, delimiter, to_iob2, 0, split_every)
+
+
+def _check_format(label_index: int, pos_index: int, delimiter: str) -> None:
     if not delimiter:
         raise ValueError("delimiter must be a non-empty string, e.g. ' ' or '\\t'")
     if label_index < 0 or pos_index < 0:
         raise ValueError(f"label_index ({label_index}) and pos_index ({pos_index}) must be >= 0")
-    doc_index = 0
-    for file_path in resolve_paths(path):
-        for doc in _read_file(file_path, label_index, pos_index, delimiter, to_iob2, doc_index):
-            doc_index += 1
-            yield doc
 
 
-def _read_file(
-    path: str, label_index: int, pos_index: int, delimiter: str, to_iob2: bool, first_doc_index: int
+def _parse_lines(
+    lines: Iterable[bytes],
+    path: str,
+    label_index: int,
+    pos_index: int,
+    delimiter: str,
+    to_iob2: bool,
+    first_doc_index: int,
+    split_every: int = 0,
 ) -> Iterator[ConllDocument]:
     """The documents of one file, following Spark NLP's ``CoNLL.readLines`` state machine."""
     doc_index = first_doc_index
+    parts = 0  # parts of the current document already yielded (split_every)
     doc_id: str | None = None
     sentences: list[ConllSentence] = []
     tokens: list[ConllToken] = []
@@ -204,46 +248,53 @@ def _read_file(
             tokens.clear()
 
     def close_document(ends_with_blank_line: bool) -> ConllDocument | None:
-        nonlocal doc_index, sentences
+        nonlocal doc_index, sentences, parts
         if not sentences:
+            if parts:  # its last part was yielded already
+                doc_index += 1
+                parts = 0
             return None
         doc = ConllDocument(sentences, doc_index, path, doc_id, ends_with_blank_line, delimiter)
         sentences = []
         doc_index += 1
+        parts = 0
         return doc
 
     last_sentence_closed_by_blank = False
-    with open(path, "rb") as stream:  # bytes, so a bad byte is reported with its line
-        for line_no, raw in enumerate(stream, start=1):
-            try:
-                decoded = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise ConllFormatError(
-                    f"{path}:{line_no}: not valid UTF-8 (byte 0x{raw[e.start]:02x} at byte {e.start + 1} "
-                    f"of the line); re-encode the file as UTF-8, e.g. iconv -f latin1 -t utf-8"
-                ) from None
-            if line_no == 1:
-                decoded = decoded.removeprefix("\ufeff")
-            line = decoded.strip(_JAVA_TRIM_CHARS)
-            items = line.split(delimiter)
+    for line_no, raw in enumerate(lines, start=1):
+        try:
+            decoded = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ConllFormatError(
+                f"{path}:{line_no}: not valid UTF-8 (byte 0x{raw[e.start]:02x} at byte {e.start + 1} "
+                f"of the line); re-encode the file as UTF-8, e.g. iconv -f latin1 -t utf-8"
+            ) from None
+        if line_no == 1:
+            decoded = decoded.removeprefix("\ufeff")
+        line = decoded.strip(_JAVA_TRIM_CHARS)
+        items = line.split(delimiter)
 
-            if items[0] == DOCSTART or line.startswith(DOCSTART + " "):
-                # the second test: "-DOCSTART- -X- -X- O" in a tab-separated file, which Spark NLP would
-                # take for a blank line (one column) and so never start a new document
+        if items[0] == DOCSTART or line.startswith(DOCSTART + " "):
+            # the second test: "-DOCSTART- -X- -X- O" in a tab-separated file, which Spark NLP would
+            # take for a blank line (one column) and so never start a new document
+            close_sentence()
+            doc = close_document(last_sentence_closed_by_blank)
+            if doc is not None:
+                yield doc
+            fields = items if items[0] == DOCSTART else line.split()
+            doc_id = fields[2] if len(fields) > 2 else None
+            last_sentence_closed_by_blank = False
+        elif not line:
+            if tokens:
                 close_sentence()
-                doc = close_document(last_sentence_closed_by_blank)
-                if doc is not None:
-                    yield doc
-                fields = items if items[0] == DOCSTART else line.split()
-                doc_id = fields[2] if len(fields) > 2 else None
-                last_sentence_closed_by_blank = False
-            elif not line:
-                if tokens:
-                    close_sentence()
-                    last_sentence_closed_by_blank = True
-            else:
-                tokens.append(_parse_token(path, line_no, items, label_index, pos_index, min_columns))
-                last_sentence_closed_by_blank = False
+                last_sentence_closed_by_blank = True
+                if split_every and len(sentences) >= split_every:
+                    yield ConllDocument(sentences, doc_index, path, doc_id, True, delimiter)
+                    sentences = []
+                    parts += 1
+        else:
+            tokens.append(_parse_token(path, line_no, items, label_index, pos_index, min_columns))
+            last_sentence_closed_by_blank = False
 
     close_sentence()
     doc = close_document(last_sentence_closed_by_blank)

@@ -684,39 +684,85 @@ def _featurize(
 
 
 def _records_to_examples(table: Any) -> list[Any]:
-    import numpy as np
-
+    """NerExamples of featurized records (a pyarrow Table or RecordBatch); the vectors are read-only views of the
+    Arrow buffers, not copies, so the records cost their memory once."""
     from sparktag.ner.data import NerExample
 
     examples = []
-    for tokens, tags, dim, vectors in zip(
+    for tokens, tags, dim, matrix in zip(
         table.column("tokens").to_pylist(),
         table.column("tags").to_pylist(),
         table.column("dim").to_pylist(),
-        table.column("vectors").to_pylist(),
+        _float32_rows(table.column("vectors")),
         strict=True,
     ):
         if not tokens:
             continue
-        matrix = np.frombuffer(vectors, dtype=np.float32).reshape(len(tokens), dim)
-        examples.append(NerExample(tokens, matrix, tags))
+        examples.append(NerExample(tokens, matrix.reshape(len(tokens), dim), tags))
     return examples
+
+
+def _float32_rows(column: Any) -> Iterator[Any]:
+    """Each value of a binary Arrow column as a float32 array viewing the column's data buffer (no copy)."""
+    import numpy as np
+    import pyarrow as pa
+
+    for array in column.chunks if isinstance(column, pa.ChunkedArray) else [column]:
+        if array.null_count:
+            raise ValueError("featurized records hold a null vectors cell; this is a bug in sparktag")
+        _, offsets_buffer, data_buffer = array.buffers()
+        offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[array.offset : array.offset + len(array) + 1]
+        data = (
+            np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
+        )
+        for begin, end in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
+            yield data[begin:end].view(np.float32)  # every value is n x dim x 4 bytes, so 4-byte aligned
 
 
 def _examples(records: Any) -> list[Any]:
     return _records_to_examples(records.toArrow())
 
 
-def _parquet_source(records: Any, folder: str) -> Callable[[], Iterator[list[Any]]]:
-    """enableMemoryOptimizer: records go to local parquet once; each epoch streams them back in chunks."""
-    import pyarrow.dataset as ds
+# enableMemoryOptimizer: a streamed chunk holds up to 2048 sentences or 32 MB of vectors (so its memory does
+# not grow with the embeddings' dimension); it is read 256 rows at a time from row groups of at most 16 MB.
+_CHUNK_ROWS = 2048
+_CHUNK_BYTES = 32 * 2**20
+_READ_ROWS = 256
+_ROW_GROUP_BYTES = 16 * 2**20
 
-    records.write.mode("overwrite").parquet("file://" + os.path.abspath(folder))
+
+def _parquet_source(records: Any, folder: str) -> Callable[[], Iterator[list[Any]]]:
+    """enableMemoryOptimizer: records go to local parquet once; each epoch streams them back in chunks.
+
+    The files are read one after the other, a few rows at a time, with no read-ahead, from row groups of at most
+    ``_ROW_GROUP_BYTES``; examples view the Arrow buffers. What is in memory at once is one chunk of examples
+    (``_CHUNK_ROWS`` / ``_CHUNK_BYTES``), however large the data.
+    """
+    import glob
+
+    import pyarrow.parquet as pq
+
+    (
+        records.write.mode("overwrite")
+        .option("parquet.block.size", _ROW_GROUP_BYTES)
+        .parquet("file://" + os.path.abspath(folder))
+    )
+    files = sorted(glob.glob(os.path.join(folder, "*.parquet")))
 
     def chunks() -> Iterator[list[Any]]:
-        dataset = ds.dataset(folder, format="parquet")
-        for batch in dataset.to_batches(batch_size=2048):
-            yield _records_to_examples(batch)
+        chunk: list[Any] = []
+        held = 0  # bytes of vectors in the chunk
+        for path in files:
+            with pq.ParquetFile(path, pre_buffer=False) as parquet:
+                # small reads: Arrow's decoding buffers stay small; the examples view the batches' memory
+                for batch in parquet.iter_batches(batch_size=_READ_ROWS, use_threads=False):
+                    chunk.extend(_records_to_examples(batch))
+                    held += batch.column("vectors").nbytes
+                    if len(chunk) >= _CHUNK_ROWS or held >= _CHUNK_BYTES:
+                        yield chunk
+                        chunk, held = [], 0
+        if chunk:
+            yield chunk
 
     return chunks
 
