@@ -104,6 +104,21 @@ class KeepDropout(nn.Module):
         return x * (torch.rand_like(x) < self.keep).to(x.dtype) * (1.0 / self.keep)
 
 
+def _conv_as_matmul(conv: nn.Conv1d, x: Tensor) -> Tensor:
+    """``conv`` over ``x`` ``(N, W, C)`` as one matrix product: ``(N, W, F)``, the same numbers as ``conv(x.mT)``.
+
+    Why not ``nn.Conv1d`` itself: N (the words of a batch) differs in every batch, and oneDNN caches a
+    convolution primitive per input shape (up to 1024 of each kind), so over a long training the cache grows by
+    hundreds of MB while almost never being hit. A matmul has no per-shape state.
+    """
+    (kernel,) = conv.kernel_size
+    (pad,) = conv.padding  # type: ignore[misc]
+    windows = nn.functional.pad(x, (0, 0, pad, pad)).unfold(1, kernel, 1)  # (N, W, C, kernel)
+    weight = conv.weight.reshape(conv.out_channels, -1)  # (F, C * kernel), the same (C, kernel) order
+    out = windows.reshape(windows.shape[0], windows.shape[1], -1) @ weight.T  # (N, W, F)
+    return out + conv.bias if conv.bias is not None else out
+
+
 class NerTagger(nn.Module):
     """Char CNN (+ char BiLSTM) ++ word embeddings -> BiLSTMs -> emissions -> CRF.
 
@@ -150,10 +165,10 @@ class NerTagger(nn.Module):
         char_mask = words != 0  # (N, W)
         parts = []
         if self.char_cnn is not None:
-            conv = torch.relu(self.char_cnn(chars.transpose(1, 2)))  # (N, F_cnn, W)
+            conv = torch.relu(_conv_as_matmul(self.char_cnn, chars))  # (N, W, F_cnn)
             # ReLU outputs are >= 0, so zeroing padded characters leaves the max over real ones.
-            conv = conv * char_mask.unsqueeze(1).to(conv.dtype)
-            parts.append(conv.max(dim=2).values)  # (N, F_cnn)
+            conv = conv * char_mask.unsqueeze(2).to(conv.dtype)
+            parts.append(conv.max(dim=1).values)  # (N, F_cnn)
         if self.char_lstm is not None:
             word_lens = char_mask.sum(1).clamp(min=1).cpu()  # (N,) an empty token reads one pad char
             packed = pack_padded_sequence(chars, word_lens, batch_first=True, enforce_sorted=False)
