@@ -84,6 +84,23 @@ def test_case_sensitivity_changes_vectors(fitted):
     assert not np.allclose(cased, uncased)  # "maria" is a different word of the vocab than "Maria"
 
 
+def test_bfloat16_precision_is_opt_in_close_and_saved(fitted, tmp_path):
+    model, _ = fitted
+    stage = model.stages[-1]
+    assert stage.getPrecision() == "float32"
+    columns = [[[]], [[Annotation("token", 0, 4, "Maria", {"sentence": "0"})]]]
+    exact = np.asarray(stage._annotator()(columns)[0][0].embeddings)
+    fast_stage = stage.copy().setPrecision("bfloat16")
+    fast = np.asarray(fast_stage._annotator()(columns)[0][0].embeddings)
+    assert not np.array_equal(exact, fast)
+    assert float(exact @ fast / np.linalg.norm(exact) / np.linalg.norm(fast)) > 0.99
+    path = str(tmp_path / "bert_bf16")
+    fast_stage.write().overwrite().save(path)
+    assert BertEmbeddings.load(path).getPrecision() == "bfloat16"
+    with pytest.raises(ValueError, match="precision must be one of"):
+        stage.copy().setPrecision("float16")
+
+
 def test_pretrained_name_not_found_says_where_it_looked(tmp_path, monkeypatch):
     monkeypatch.setenv("SPARKTAG_MODELS", str(tmp_path))
     with pytest.raises(FileNotFoundError, match="loadSavedModel") as err:

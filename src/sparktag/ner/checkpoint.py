@@ -143,7 +143,8 @@ class Tagger:
         out = []
         model = self.model
         was_training = model.training
-        model.eval()
+        if was_training:  # train(False) walks every submodule: not on each request of a loaded model
+            model.eval()
         try:
             with torch.inference_mode():
                 for members in length_batches([e.length for e in encoded], batch_size):
@@ -154,7 +155,8 @@ class Tagger:
                     else:
                         out.append((batch.positions, model.decode(batch), [], []))
         finally:
-            model.train(was_training)
+            if was_training:
+                model.train()
         return out
 
 

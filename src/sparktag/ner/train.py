@@ -353,8 +353,9 @@ class _TrainingData:
 
 
 @contextlib.contextmanager
-def _torch_threads(n: int | None) -> Iterator[None]:
-    if n is None:
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run the block with ``n`` torch intra-op threads (None or ``<= 0``: unchanged), then restore the count."""
+    if n is None or n <= 0:
         yield
         return
     before = torch.get_num_threads()
@@ -459,7 +460,7 @@ def train(
         seed = config.random_seed if config.random_seed is not None else secrets.randbits(31)
     bus = _Listeners(listeners)
     started = time.perf_counter()
-    with _torch_threads(config.num_threads), torch.random.fork_rng(devices=[]):
+    with torch_threads(config.num_threads), torch.random.fork_rng(devices=[]):
         # fork_rng: seed torch's global CPU generator (used by init and dropout) without changing the caller's.
         # Data order uses a local numpy Generator; Python's `random` is not used.
         torch.manual_seed(seed)

@@ -68,7 +68,11 @@ def write_files(path: str, files: dict[str, bytes], spark: Any = None) -> None:
                 "bytes": pa.array([r[2] for r in rows], pa.binary()),
             }
         )
-        pq.write_table(table, os.path.join(out, "part-00000.parquet"))
+        # Weights neither compress nor repeat: plain, uncompressed pages read back with one copy, where
+        # snappy + dictionary pages cost a decompression and two copies of every byte on each load.
+        pq.write_table(
+            table, os.path.join(out, "part-00000.parquet"), compression="none", use_dictionary=False
+        )
         return
     from pyspark.sql import SparkSession
 
@@ -81,30 +85,58 @@ def read_files(path: str) -> dict[str, bytes]:
     """Read the named files that :func:`write_files` stored under ``path/data``."""
     data_path = path.rstrip("/") + "/" + DATA_DIR
     if is_local_path(path):
-        import pyarrow.dataset as ds
-
         local = local_path(data_path)
         if not os.path.isdir(local):
             raise FileNotFoundError(
                 f"{local} is missing: {path} is not a saved sparktag stage with weights "
                 "(save one with stage.write().overwrite().save(path))"
             )
-        table = ds.dataset(local, format="parquet").to_table()
-        rows = zip(
-            table.column("name").to_pylist(),
-            table.column("part").to_pylist(),
-            table.column("bytes").to_pylist(),
-            strict=True,
-        )
-    else:
-        from pyspark.sql import SparkSession
+        return _read_local_parquet(local)
+    from pyspark.sql import SparkSession
 
-        collected = SparkSession.active().read.parquet(data_path).collect()
-        rows = ((r["name"], r["part"], r["bytes"]) for r in collected)
+    collected = SparkSession.active().read.parquet(data_path).collect()
     parts: dict[str, list[tuple[int, bytes]]] = {}
-    for name, part, content in rows:
-        parts.setdefault(name, []).append((part, content))
+    for r in collected:
+        parts.setdefault(r["name"], []).append((r["part"], r["bytes"]))
     return {name: b"".join(c for _, c in sorted(chunks)) for name, chunks in parts.items()}
+
+
+def _read_local_parquet(folder: str) -> dict[str, bytes]:
+    """The files in the parquet table of a local ``data`` folder (one file from pyarrow, several from Spark).
+
+    Each file's parts are joined straight from the memory-mapped column buffers: one copy of the weights, not
+    the three that ``to_pylist()`` and a join of its ``bytes`` make (a serving process starts sooner).
+    """
+    import pyarrow.parquet as pq
+
+    parts: dict[str, list[tuple[int, memoryview]]] = {}
+    tables = []  # the views below point into these tables' buffers: keep them alive until joined
+    # the files pyarrow's dataset discovery would read: not Spark's _SUCCESS, not hidden .crc files
+    for name in sorted(os.listdir(folder)):
+        if name.startswith((".", "_")):
+            continue
+        with pq.ParquetFile(os.path.join(folder, name), memory_map=True) as parquet:
+            table = parquet.read(use_threads=False)
+        tables.append(table)
+        names = table.column("name").to_pylist()
+        numbers = table.column("part").to_pylist()
+        contents = [view for chunk in table.column("bytes").chunks for view in _binary_views(chunk)]
+        for file_name, number, content in zip(names, numbers, contents, strict=True):
+            parts.setdefault(file_name, []).append((number, content))
+    return {
+        name: b"".join(c for _, c in sorted(chunks, key=lambda p: p[0])) for name, chunks in parts.items()
+    }
+
+
+def _binary_views(array: Any) -> list[memoryview]:
+    """The values of a pyarrow binary array as memoryviews into its data buffer (no copy)."""
+    import numpy as np
+
+    _, offsets_buffer, data_buffer = array.buffers()  # no nulls: write_files never writes one
+    offset_type = np.int64 if str(array.type) == "large_binary" else np.int32
+    offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[array.offset : array.offset + len(array) + 1]
+    data = memoryview(data_buffer) if data_buffer is not None else memoryview(b"")
+    return [data[int(a) : int(b)] for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
 
 
 class ParamsReadWrite(DefaultParamsReadable, DefaultParamsWritable):
