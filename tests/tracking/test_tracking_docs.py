@@ -9,7 +9,9 @@ What the runner changes, and only this: CoNLL-2003's ``eng.train``/``eng.testa``
 ``--max-epochs 10``/``max_epochs = 10`` become 1 epoch, the servers' ports become free ones, the database name
 ``mlflow_db`` gets a per-run suffix (the databases are dropped afterwards), and ``$SPARKTAG_MODELS`` points
 ``all_minilm_l6_v2`` at a tiny BERT of the sample's words (the real MiniLM runs in the demo test of
-tests/cli).
+tests/cli). The environment is the test run's (Spark's JVMs with C1 only: see tests/conftest.py).
+
+The seconds each block took are printed at the end (shown on failure, or with ``pytest -rP``).
 """
 
 from __future__ import annotations
@@ -122,6 +124,7 @@ def test_every_command_of_the_tracking_guide_runs(tmp_path, databases):
     env.pop("MLFLOW_TRACKING_URI", None)
     exports: list[str] = []
     background: list[subprocess.Popen] = []
+    elapsed_s: list[tuple[float, str]] = []  # (seconds, first line) of each block run
     ran = 0
     try:
         for i, (language, body) in enumerate(blocks(DOC.read_text())):
@@ -135,6 +138,7 @@ def test_every_command_of_the_tracking_guide_runs(tmp_path, databases):
             script = "set -euo pipefail\n" + "\n".join(exports) + "\n" + body
             exports += [line for line in body.splitlines() if line.startswith("export ")]
             log = tmp_path / f"block-{i}.log"
+            started = time.monotonic()
             if first.startswith(BACKGROUND):
                 port = int(re.findall(r"(?:--port|-p) (\d+)", body)[-1])
                 process = subprocess.Popen(["bash", "-c", script], cwd=tmp_path, env=env, stdout=log.open("w"),
@@ -150,10 +154,13 @@ def test_every_command_of_the_tracking_guide_runs(tmp_path, databases):
                     f"block {i} failed:\n{body}\n--- output ---\n{(done.stdout + done.stderr)[-4000:]}"
                 )
                 _check_output(body, done.stdout)
+            elapsed_s.append((time.monotonic() - started, first))
             ran += 1
     finally:
         for process in background:
             stop(process)
+        for seconds, first in elapsed_s:
+            print(f"{seconds:7.1f} s  {first[:100]}")
     assert ran >= 15  # the page's bash blocks, all of them
 
 
@@ -163,6 +170,8 @@ def _check_output(body: str, out: str) -> None:
         assert '"entity"' in out and '"chunk"' in out, out
     if "sparktag train" in body or body.startswith("sparktag demo"):
         assert "WARNING" not in out, out  # tracked, not left for a later upload
+    if "sparktag upload" in body:
+        assert "uploaded " in out, out
 
 
 def _on_path(tool: str) -> bool:
@@ -178,6 +187,7 @@ def test_the_runner_sees_the_page_structure():
     assert sum(b.startswith(BACKGROUND) for b in bash) >= 5
     assert any(lang == "toml" and b.startswith("# experiment.toml") for lang, b in found)
     assert any(lang == "ini" and b.startswith("# basic_auth.ini") for lang, b in found)
+    assert any("--config experiment.toml" in b for b in bash)  # the config file is trained, not only shown
     for b in bash:
         if b.startswith(BACKGROUND):
             assert re.search(r"(?:--port|-p) \d+", b), f"a server block must name its port:\n{b}"
