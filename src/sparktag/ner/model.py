@@ -112,7 +112,9 @@ def _conv_as_matmul(conv: nn.Conv1d, x: Tensor) -> Tensor:
     hundreds of MB while almost never being hit. A matmul has no per-shape state.
     """
     (kernel,) = conv.kernel_size
-    (pad,) = conv.padding  # type: ignore[misc]
+    if isinstance(conv.padding, str):  # NerTagger builds it with a number
+        raise ValueError(f"the char CNN needs a numeric padding, got {conv.padding!r}")
+    (pad,) = conv.padding
     windows = nn.functional.pad(x, (0, 0, pad, pad)).unfold(1, kernel, 1)  # (N, W, C, kernel)
     weight = conv.weight.reshape(conv.out_channels, -1)  # (F, C * kernel), the same (C, kernel) order
     out = windows.reshape(windows.shape[0], windows.shape[1], -1) @ weight.T  # (N, W, F)
