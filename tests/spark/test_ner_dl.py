@@ -18,7 +18,7 @@ from sparktag.annotator import (
 )
 from sparktag.base import DocumentAssembler, LightPipeline
 from sparktag.ner.metrics import entity_scores
-from sparktag.spark.ner_dl import align_labels
+from sparktag.spark.ner_dl import _float32_rows, align_labels
 from sparktag.training import CoNLL
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -212,3 +212,16 @@ def test_checkpoint_params_reach_the_trainer(tmp_path):
     config = ner.train_config()
     assert config.checkpoint_dir == str(tmp_path / "ckpt") and config.resume_from_checkpoint is False
     assert ner.params_dict()["checkpointPath"] == str(tmp_path / "ckpt")
+
+
+@pytest.mark.parametrize("binary_type", ["binary", "large_binary"])
+def test_featurized_vectors_are_read_without_copies_from_any_slice(binary_type):
+    import numpy as np
+    import pyarrow as pa
+
+    values = [np.arange(6, dtype=np.float32), np.zeros(0, np.float32), np.full(2, 7.5, np.float32)]
+    array = pa.array([v.tobytes() for v in values], getattr(pa, binary_type)())
+    whole = list(_float32_rows(pa.chunked_array([array[:1], array[1:]])))
+    assert [r.tolist() for r in whole] == [v.tolist() for v in values]
+    assert [r.tolist() for r in _float32_rows(array.slice(2))] == [[7.5, 7.5]]
+    assert not whole[0].flags.owndata  # a view of the Arrow buffer

@@ -711,7 +711,8 @@ def _float32_rows(column: Any) -> Iterator[Any]:
         if array.null_count:
             raise ValueError("featurized records hold a null vectors cell; this is a bug in sparktag")
         _, offsets_buffer, data_buffer = array.buffers()
-        offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[array.offset : array.offset + len(array) + 1]
+        width = np.int64 if pa.types.is_large_binary(array.type) else np.int32  # Spark may send large_binary
+        offsets = np.frombuffer(offsets_buffer, dtype=width)[array.offset : array.offset + len(array) + 1]
         data = (
             np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
         )
