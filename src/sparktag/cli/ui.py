@@ -7,7 +7,7 @@ import argparse
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend-store-uri", default="sqlite:///mlflow.db",
-                        help="tracking store to browse (default sqlite:///mlflow.db; ./mlruns: file:./mlruns)")  # fmt: skip
+                        help="tracking store to browse (default sqlite:///mlflow.db; ./mlruns: file:./mlruns with MLFLOW_ALLOW_FILE_STORE=true)")  # fmt: skip
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=5000, help="port (default 5000)")
     parser.add_argument("--dry-run", action="store_true", help="print the command instead of running it")
