@@ -42,6 +42,6 @@ def test_driver_memory_does_not_follow_the_data_with_the_optimizer(tmp_path):
     # measurement sees data held in memory at all)
     assert off[LARGE] - off[SMALL] > 0.8 * more_data, report
     # with it, the data streams through in chunks of at most 32 MB: the peak moves a little while the allocator
-    # warms up over the first chunks (measured 0.1-0.3x here), and then not at all (benchmarks/bench_memory.py)
+    # warms up over the first chunks (measured 0.3x here), and then not at all (benchmarks/bench_memory.py)
     assert on[LARGE] - on[SMALL] < 0.4 * more_data, report
     assert on[LARGE] < off[LARGE] - 0.5 * vectors[LARGE], report
