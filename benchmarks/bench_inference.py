@@ -15,6 +15,14 @@ and the peak RSS and number of its Python workers are read from /proc. Raw and l
 and keep their best pass. Speed does not depend on accuracy,
 so without --model a NerDL model is trained for one epoch on the first 2,000 sentences of eng.train.
 Writes inference_speed.json and inference_speed.md.
+
+Cluster mode: python benchmarks/bench_inference.py DATA_DIR --cluster [--limit N] [--before REF]
+starts the 2-worker standalone cluster of tests/cluster/standalone.py (needs root), trains the small model on
+the bundled sample's train.conll, and runs the same driver (load the saved pipeline, three passes over the
+sentences of DATA_DIR/eng.testa, or of the bundled sample's test.conll when DATA_DIR has none) on the cluster
+and in local[2]: sentences/s of the cold first pass and of the best warm pass, and the bytes of the pickled
+function every task carries. With --before REF the same driver also runs on sparktag as it was at git REF
+(driver and executors), for before/after numbers. Writes inference_cluster.json and inference_cluster.md.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import json
 import os
 import platform
 import resource
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,8 +43,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def train_small_model(data_dir: Path, folder: str, path: str) -> None:
-    """One epoch on 2,000 eng.train sentences, saved as a PipelineModel at ``path``."""
+def train_small_model(data_dir: Path, folder: str, path: str, train_file: str = "eng.train") -> None:
+    """One epoch on 2,000 sentences of DATA_DIR/``train_file``, saved as a PipelineModel at ``path``."""
     import sparktag
     from sparktag.annotator import BertEmbeddings, NerDLApproach, SentenceDetector, Tokenizer
     from sparktag.base import DocumentAssembler
@@ -45,7 +54,7 @@ def train_small_model(data_dir: Path, folder: str, path: str) -> None:
     spark.sparkContext.setLogLevel("ERROR")
     from pyspark.ml import Pipeline
 
-    train = CoNLL().readDataset(spark, str(data_dir / "eng.train")).limit(2000)
+    train = CoNLL().readDataset(spark, str(data_dir / train_file)).limit(2000)
     pipeline = Pipeline(
         stages=[
             DocumentAssembler(),
@@ -105,6 +114,134 @@ def spark_passes(path: str, texts: list[str], fused: bool) -> dict[str, object]:
     }
 
 
+CLUSTER_PARTITIONS = 8
+
+
+def cluster_pass(config_path: str) -> None:
+    """One driver of the cluster benchmark (run as a subprocess): load, cache the texts, time three passes."""
+    from pyspark.ml import PipelineModel
+    from pyspark.serializers import CloudPickleSerializer
+
+    import sparktag
+    from sparktag.spark import stage
+
+    config = json.loads(Path(config_path).read_text())
+    spark = sparktag.start(app_name="sparktag-bench")
+    spark.sparkContext.setLogLevel("ERROR")
+    texts = json.loads(Path(config["texts"]).read_text())
+    model = PipelineModel.load(config["model"])
+    df = spark.createDataFrame([(t,) for t in texts], "text string").repartition(CLUSTER_PARTITIONS).cache()
+    df.count()
+    runs = []
+    task_bytes = 0
+    for _ in range(3):
+        started = time.perf_counter()
+        out = model.transform(df)
+        out.write.format("noop").mode("overwrite").save()
+        runs.append(time.perf_counter() - started)
+        # the command pyspark pickles for the fused mapInArrow (what stage.task_function_bytes measures; the
+        # code before that function existed has the same chain)
+        chain = getattr(out, stage._CHAIN_ATTR)
+        task_bytes = len(CloudPickleSerializer().dumps(stage._compose(chain.mappers)))
+    n = len(texts)
+    result = {
+        "master": spark.sparkContext.master,
+        "cold_pass_per_s": round(n / runs[0], 1),
+        "best_warm_per_s": round(n / min(runs[1:]), 1),
+        "runs_s": [round(x, 1) for x in runs],
+        "task_function_bytes": task_bytes,
+        "tasks_per_pass": CLUSTER_PARTITIONS,
+    }
+    Path(config["answer"]).write_text(json.dumps(result), encoding="utf-8")
+    spark.stop()
+
+
+def cluster_main(args: argparse.Namespace) -> None:
+    """--cluster: the same driver on the standalone cluster and in local[2] (and, with --before, old code)."""
+    import subprocess
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "cluster"))
+    from sparktag.embeddings.transformer import resolve_pretrained
+    from sparktag.training import CoNLL
+
+    from standalone import standalone_cluster
+
+    root = Path(__file__).resolve().parents[1]
+    sample = root / "src" / "sparktag" / "data" / "sample"
+    testa = Path(args.data_dir) / "eng.testa"
+    source = testa if testa.is_file() else sample / "test.conll"
+    texts = CoNLL().read_arrow(str(source)).column("text").to_pylist()
+    if args.limit:
+        texts = texts[: args.limit]
+    versions: dict[str, str | None] = {"now": None}
+    scratch = Path(tempfile.mkdtemp(prefix="sparktag-bench-cluster-"))
+    scratch.chmod(0o755)
+    if args.before:
+        code = scratch / "before"
+        code.mkdir()
+        archive = subprocess.run(
+            ["git", "archive", args.before, "src"], cwd=root, check=True, capture_output=True
+        )
+        subprocess.run(["tar", "-x", "-C", str(code)], input=archive.stdout, check=True)
+        for path in [code, *code.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        versions = {f"before ({args.before})": str(code / "src"), "now": None}
+
+    results: dict[str, dict[str, object]] = {}
+    with standalone_cluster(n_workers=2) as cluster:
+        model = str(cluster.shared / "pipeline")
+        if args.model:
+            model = args.model
+        else:
+            train_small_model(sample, resolve_pretrained("all_minilm_l6_v2"), model, "train.conll")
+        (cluster.shared / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
+        for version, code_dir in versions.items():
+            for where in ("local[2]", "cluster"):
+                answer = scratch / f"answer-{len(results)}.json"
+                config = scratch / f"config-{len(results)}.json"
+                config.write_text(json.dumps({"texts": str(cluster.shared / "texts.json"), "model": model,
+                                              "answer": str(answer)}))  # fmt: skip
+                extra = {}
+                if code_dir:  # the driver and every executor import sparktag from the old sources
+                    extra["PYTHONPATH"] = code_dir
+                    extra["PYSPARK_SUBMIT_ARGS"] = (
+                        f"--conf spark.executorEnv.PYTHONPATH={code_dir} "
+                        + cluster.driver_env()["PYSPARK_SUBMIT_ARGS"]
+                    )
+                command = [__file__, "--cluster-pass", str(config)]
+                if where == "cluster":
+                    cluster.run_driver(command, cwd=scratch, env=extra, timeout_s=3600)
+                else:
+                    env = {**os.environ, **extra, "SPARK_MASTER": "local[2]"}
+                    subprocess.run([sys.executable, *command], cwd=scratch, env=env, check=True, timeout=3600)
+                results[f"{version}, {where}"] = json.loads(answer.read_text())
+                print(version, where, results[f"{version}, {where}"], flush=True)
+
+    result = {
+        "sentences": len(texts),
+        "source": source.name,
+        "model": "all_minilm_l6_v2 + NerDLModel (1 epoch on the sample's train.conll)",
+        "runs": results,
+        "cluster": "standalone, 2 workers x 1 core, executors as another OS user, on this machine",
+        "load_average": os.getloadavg(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "inference_cluster.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    table = [
+        "| code, master | cold first pass (sentences/s) | best warm pass (sentences/s) | bytes per task |",
+        "|---|---|---|---|",
+    ]
+    for name, run in results.items():
+        table.append(
+            f"| {name} | {run['cold_pass_per_s']} | {run['best_warm_per_s']} | {run['task_function_bytes']:,} |"
+        )
+    (out / "inference_cluster.md").write_text("\n".join(table) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir")
@@ -113,7 +250,16 @@ def main() -> None:
     )
     parser.add_argument("--limit", type=int, default=0, help="use only the first N eng.testa sentences")
     parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument("--cluster", action="store_true", help="standalone cluster vs local[2] (needs root)")
+    parser.add_argument("--before", help="with --cluster: also run sparktag as it was at this git ref")
+    parser.add_argument("--cluster-pass", help=argparse.SUPPRESS)
+    if "--cluster-pass" in sys.argv:
+        cluster_pass(sys.argv[sys.argv.index("--cluster-pass") + 1])
+        return
     args = parser.parse_args()
+    if args.cluster:
+        cluster_main(args)
+        return
 
     import torch
 

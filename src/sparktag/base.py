@@ -2,5 +2,6 @@
 
 from sparktag.light import LightPipeline
 from sparktag.spark.document_assembler import DocumentAssembler
+from sparktag.spark.finisher import EmbeddingsFinisher, Finisher
 
-__all__ = ["DocumentAssembler", "LightPipeline"]
+__all__ = ["DocumentAssembler", "EmbeddingsFinisher", "Finisher", "LightPipeline"]

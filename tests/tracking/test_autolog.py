@@ -13,6 +13,7 @@ import pytest
 from sparktag.ner.events import EpochEnded, Evaluation, LabelCounts, Scores, TrainingEnded, TrainingStarted
 from sparktag.tracking import autolog as autolog_module
 from sparktag.tracking.autolog import MlflowListener, autolog, epoch_metrics
+from sparktag.tracking.flavor import FLAVOR_NAME
 
 PNG = b"\x89PNG\r\n\x1a\n"
 EPOCHS = 3
@@ -86,7 +87,7 @@ def tracked(train_df, sample_bert_dir, tmp_path_factory):
     os.chdir(tmp)  # MLflow puts a SQLite store's artifacts in ./mlruns
     mlflow.set_tracking_uri(f"sqlite:///{tmp}/mlflow.db")
     try:
-        autolog()
+        autolog(extra_tags={"team": "ner", "dataset": "sample"})  # log_models is on by default
         pipe = pipeline(str(sample_bert_dir), tmp / "logs")
         assert mlflow.active_run() is None
         model = pipe.fit(train_df)
@@ -150,14 +151,45 @@ def test_environment_tags(tracked):
         assert tags["java.version"][0].isdigit()
 
 
+def test_extra_tags_land_on_the_run_autolog_opens(tracked):
+    _, run, _, _, _ = tracked
+    tags = run.data.tags
+    assert tags["team"] == "ner" and tags["dataset"] == "sample"
+    assert tags["mlflow.autologging"] == "sparktag"  # as on the runs MLflow's own integrations open
+
+
+def test_log_models_default_logs_a_loadable_model(tracked, train_df):
+    """autolog() with its defaults logs the fitted pipeline; loaded back, it tags as the fitted one does."""
+    import mlflow
+
+    from sparktag.light import LightPipeline
+    from sparktag.tracking import flavor
+
+    client, run, _, model, _ = tracked
+    (logged,) = client.search_logged_models([run.info.experiment_id])
+    assert logged.source_run_id == run.info.run_id and logged.name == "model"
+    info = mlflow.models.get_model_info(f"models:/{logged.model_id}")
+    assert info.signature is not None  # log_model_signatures=True
+    assert info.saved_input_example_info is None  # log_input_examples=False
+    assert [d.dataset.name for d in run.inputs.dataset_inputs] == ["train"]
+    texts = [r.text for r in train_df.select("text").limit(5).collect()]
+    loaded = flavor.load_model(f"models:/{logged.model_id}", kind="light")
+    assert [r["ner"] for r in loaded.annotate(texts)] == [
+        r["ner"] for r in LightPipeline(model).annotate(texts)
+    ]
+    assert any(tag != "O" for r in loaded.annotate(texts) for tag in r["ner"])  # it learned some entities
+
+
 def test_inside_the_users_run_and_disable(train_df, sample_bert_dir, tmp_path, sqlite_uri):
     import mlflow
 
-    from sparktag.spark.ner_dl import LISTENER_FACTORIES
+    from sparktag.spark.ner_dl import LISTENER_FACTORIES, NerDLApproach
 
-    autolog()
-    autolog()  # registered once
-    assert LISTENER_FACTORIES.count(autolog_module._factory) == 1
+    autolog(disable=True)  # whatever an earlier test left on (the module's `tracked` fit)
+    unpatched = NerDLApproach.__dict__["_fit"]
+    autolog(log_models=False)
+    autolog(log_models=False)  # registered once
+    assert LISTENER_FACTORIES.count(autolog_module._factory) == 1 and autolog_module.is_enabled()
     try:
         with mlflow.start_run() as run:
             pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=1).fit(train_df.limit(30))
@@ -165,7 +197,134 @@ def test_inside_the_users_run_and_disable(train_df, sample_bert_dir, tmp_path, s
         assert autolog_module.last_listener().run_id == run.info.run_id
     finally:
         autolog(disable=True)
-    assert autolog_module._factory not in LISTENER_FACTORIES
+    assert not autolog_module.is_enabled() and autolog_module._factory not in LISTENER_FACTORIES
+    assert NerDLApproach.__dict__["_fit"] is unpatched  # MLflow's revert_patches undid the patch
+
+
+def all_runs(client) -> list:
+    """Every run of every experiment in the store."""
+    return client.search_runs([e.experiment_id for e in client.search_experiments()])
+
+
+def test_mlflow_autolog_disable_turns_sparktag_off(train_df, sample_bert_dir, tmp_path, sqlite_uri):
+    """mlflow.autolog() reaches only the integrations MLflow lists; sparktag reads the settings it keeps."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    import sparktag.mlflow
+
+    sparktag.mlflow.autolog()
+    try:
+        mlflow.autolog(disable=True)
+        assert not autolog_module.is_enabled()
+        model = pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=1).fit(train_df.limit(20))
+        assert model.stages[-1].getClasses()  # trained, untracked
+        assert all_runs(MlflowClient()) == []
+        sparktag.mlflow.autolog()  # called after mlflow.autolog: sparktag's own setting wins again
+        assert autolog_module.is_enabled()
+    finally:
+        sparktag.mlflow.autolog(disable=True)
+
+
+def test_exclusive_logs_nothing_into_the_users_run(train_df, sample_bert_dir, tmp_path, sqlite_uri):
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    autolog(exclusive=True)
+    try:
+        with mlflow.start_run() as run:
+            pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=1).fit(train_df.limit(20))
+    finally:
+        autolog(disable=True)
+    client = MlflowClient()
+    (only,) = all_runs(client)  # no run of autologging's own either
+    assert only.info.run_id == run.info.run_id
+    assert only.data.params == {} and only.data.metrics == {}
+    assert client.search_logged_models([run.info.experiment_id]) == []
+
+
+def test_silent_prints_nothing_when_the_store_is_unreachable(
+    train_df, sample_bert_dir, tmp_path, caplog, capfd, recwarn, monkeypatch
+):
+    """The same outage as test_unreachable_server_does_not_break_training (which gets a warning), silent."""
+    import mlflow
+
+    monkeypatch.chdir(tmp_path)
+    before = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(f"http://127.0.0.1:{free_port()}")
+    try:
+        autolog(silent=True)
+        with caplog.at_level(logging.DEBUG):
+            model = pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=1).fit(train_df.limit(20))
+    finally:
+        autolog(disable=True)
+        mlflow.set_tracking_uri(before)
+    assert model.stages[-1].getClasses()
+    listener = autolog_module.last_listener()
+    assert listener.offline and "connect" in listener.errors and listener.pending_file  # the outage happened
+    noisy = [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and r.name.startswith(("sparktag", "mlflow"))
+    ]
+    assert noisy == [], [r.getMessage() for r in noisy]
+    assert [str(w.message) for w in recwarn] == []
+    out, err = capfd.readouterr()
+    for text in (out, err):
+        assert "sparktag" not in text.lower() and "mlflow" not in text.lower(), text[-2000:]
+
+
+def test_beside_pyspark_ml_autolog_one_run_one_model(train_df, sample_bert_dir, tmp_path, sqlite_uri):
+    """mlflow.pyspark.ml.autolog() opens the run and logs the Spark params and the dataset; sparktag adds the
+    trainer's params, the per-epoch metrics and the model: one run, one model, no value logged twice."""
+    import mlflow.pyspark.ml
+    from mlflow.tracking import MlflowClient
+
+    mlflow.pyspark.ml.autolog(log_post_training_metrics=False)
+    autolog(log_charts=False)
+    try:
+        pipe = pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=2)
+        pipe.fit(train_df.limit(30))
+    finally:
+        autolog(disable=True)
+        mlflow.pyspark.ml.autolog(disable=True)
+    client = MlflowClient()
+    (run,) = all_runs(client)
+    assert run.info.status == "FINISHED" and run.data.tags["mlflow.autologging"] == "pyspark.ml"
+    assert autolog_module.last_listener().run_id == run.info.run_id
+    params = run.data.params
+    approach = pipe.getStages()[-1]
+    assert params["NerDLApproach.maxEpochs"] == "2"  # pyspark.ml's name for the approach's Spark params
+    assert not set(approach.params_dict()) & set(params)  # ... which sparktag does not log again
+    assert {"graph", "labels", "training_examples", "embedding_dim"} <= set(params)  # the trainer's
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "loss")] == [1, 2]
+    assert len(run.inputs.dataset_inputs) == 1  # pyspark.ml's; sparktag logs no second one
+    (logged,) = client.search_logged_models([run.info.experiment_id])  # pyspark.ml skips the sparktag model
+    assert logged.source_run_id == run.info.run_id
+    flavors = mlflow.models.get_model_info(f"models:/{logged.model_id}").flavors
+    assert FLAVOR_NAME in flavors and "spark" not in flavors
+
+
+def test_disable_for_unsupported_versions(
+    train_df, sample_bert_dir, tmp_path, sqlite_uri, caplog, monkeypatch
+):
+    from mlflow.tracking import MlflowClient
+
+    assert autolog_module.unsupported_versions() == {}  # what runs here is what is declared
+    monkeypatch.setattr(autolog_module, "SUPPORTED_VERSIONS", {"pyspark": ("99.0", "99.1")})
+    try:
+        with caplog.at_level(logging.WARNING, logger="sparktag.tracking"):
+            autolog(disable_for_unsupported_versions=True)
+        assert not autolog_module.is_enabled()
+        assert "pyspark" in caplog.text and "99.0..99.1" in caplog.text
+        pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=1).fit(train_df.limit(20))
+        assert all_runs(MlflowClient()) == []
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="sparktag.tracking"):
+            autolog()  # without it: a warning, and autologging on
+        assert autolog_module.is_enabled() and "is tested with pyspark 99.0..99.1" in caplog.text
+    finally:
+        autolog(disable=True)
 
 
 def test_unreachable_server_does_not_break_training(train_df, sample_bert_dir, tmp_path, caplog, monkeypatch):
@@ -268,24 +427,38 @@ def test_epoch_metrics_names():
 
 
 def test_log_models_logs_pipeline_dataset_and_registers(train_df, sample_bert_dir, tmp_path, sqlite_uri):
+    import mlflow
     from mlflow.tracking import MlflowClient
     from pyspark.ml import Pipeline
 
     from sparktag.tracking import flavor
 
-    original_fit = Pipeline.fit
-    autolog(log_models=True, registered_model_name="auto_ner")
+    autolog(disable=True)  # whatever an earlier test left on (the module's `tracked` fit)
+    original_fit = Pipeline.__dict__["_fit"]
+    autolog(
+        registered_model_name="auto_ner",
+        log_input_examples=True,
+        log_model_signatures=False,
+        log_charts=False,
+    )
     try:
-        assert Pipeline.fit is not original_fit
-        pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=1).fit(train_df.limit(30))
+        assert Pipeline.__dict__["_fit"] is not original_fit
+        train = train_df.limit(30)
+        pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=1).fit(train)
     finally:
         autolog(disable=True)
-    assert Pipeline.fit is original_fit  # unpatched
+    assert Pipeline.__dict__["_fit"] is original_fit  # unpatched
     client = MlflowClient()
     run = client.get_run(autolog_module.last_listener().run_id)
     assert [d.dataset.name for d in run.inputs.dataset_inputs] == ["train"]
+    assert not client.list_artifacts(run.info.run_id, "charts")  # log_charts=False
     (version,) = client.search_model_versions("name='auto_ner'")
     assert version.run_id == run.info.run_id
+    local = mlflow.artifacts.download_artifacts(f"models:/auto_ner/{version.version}", dst_path=str(tmp_path))
+    logged = mlflow.models.Model.load(local)
+    assert logged.signature is None  # log_model_signatures=False
+    example = logged.load_input_example(local)  # log_input_examples=True: texts of the training DataFrame
+    assert list(example["text"]) == [r.text for r in train.select("text").limit(5).collect()]
     light = flavor.load_model(f"models:/auto_ner/{version.version}", kind="light")
     assert light.fullAnnotate(["Maria Lopez joined Northwind Bank in Lisbon."])[0]["ner"]
 

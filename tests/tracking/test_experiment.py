@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from sparktag.tracking.experiment import ExperimentConfig, report_metrics, run_experiment
+from sparktag.tracking.upload import tracked_run, upload_experiment
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -60,6 +61,21 @@ def test_result_and_local_files(experiment):
     assert 0.0 <= result.scores["final_entity_micro_f1"] <= 1.0 and "final_tag_accuracy" in result.scores
     assert sum(line.startswith("epoch ") for line in lines) == 3  # one progress line per epoch
     assert any(line.startswith("entity micro F1") for line in lines)  # the summary table
+    # where it went, with the source of each setting (explicit here)
+    assert (
+        result.destination()
+        == f"tracked as run {result.run_id} in {config.tracking_uri} (flag), experiment 'exp-test' (flag)"
+    )
+
+
+def test_a_tracked_folder_is_not_uploaded_twice(experiment):
+    config, result, _ = experiment
+    record = tracked_run(result.output_dir)
+    assert record is not None and (record["run_id"], record["experiment_name"]) == (result.run_id, "exp-test")
+    with pytest.raises(
+        FileExistsError, match=f"tracked already: run {result.run_id} in experiment 'exp-test'"
+    ):
+        upload_experiment(result.output_dir, config.tracking_uri)
 
 
 def test_run_holds_params_metrics_inputs_and_artifacts(experiment):
@@ -132,6 +148,7 @@ def test_unreachable_server_keeps_everything_local(spark, sample_dir, sample_ber
     result = run_experiment(config, spark=spark, echo=None)
     assert result.run_id is None and result.tracking_error
     assert "sparktag upload" in result.tracking_error and "hunter2" not in result.tracking_error
+    assert result.destination().startswith(f"not tracked (MLflow at http://admin:***@127.0.0.1:{port} (flag)")
     out = Path(result.output_dir)
     assert (out / "model" / "pipeline").is_dir() and (out / "scores.json").is_file()
     pending = list(out.glob("mlflow_pending_*.json"))
@@ -142,10 +159,10 @@ def test_unreachable_server_keeps_everything_local(spark, sample_dir, sample_ber
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    from sparktag.tracking.experiment import upload_experiment
-
     uri = f"sqlite:///{tmp_path}/later.db"
+    assert tracked_run(out) is None  # never tracked: nothing to refuse
     run_id = upload_experiment(str(out), uri, "later", model_name="x", spark=spark)
+    assert tracked_run(out)["run_id"] == run_id  # a second upload would need force=True
     client = MlflowClient(uri)
     run = client.get_run(run_id)
     assert run.data.params["maxEpochs"] == "1" and "final_entity_micro_f1" in run.data.metrics

@@ -51,8 +51,18 @@ def spark_entities(model, spark, texts: list[str]) -> list[tuple]:
 
 
 def table_entities(frame: pd.DataFrame) -> list[tuple]:
+    """(text_index, chunk, entity, begin, end) of each row of the flat output (one row per entity)."""
     return [
         tuple(r) for r in frame[["text_index", "chunk", "entity", "begin", "end"]].itertuples(index=False)
+    ]
+
+
+def nested_entities(frame: pd.DataFrame) -> list[tuple]:
+    """(text_index, chunk, entity, begin, end) of each entity of the default output (one row per text)."""
+    return [
+        (i, e["chunk"], e["entity"], e["begin"], e["end"])
+        for i, entities in enumerate(frame["entities"])
+        for e in entities
     ]
 
 
@@ -69,7 +79,9 @@ def test_save_writes_mlflow_model_and_loads_both_ways(fitted, reference, tmp_pat
     mlmodel = (path / "MLmodel").read_text()
     assert "sparktag:" in mlmodel and "loader_module: sparktag.tracking.flavor" in mlmodel
     reqs = (path / "requirements.txt").read_text().split("\n")
-    assert "sparktag==" + __import__("sparktag").__version__ in reqs
+    # sparktag travels as a wheel inside the model (tests/tracking/test_model_env.py installs it)
+    assert reqs[0].startswith("wheels/sparktag-" + __import__("sparktag").__version__ + "-"), reqs
+    assert (path / reqs[0]).is_file()
     assert any(r.startswith("torch==") and "+" not in r for r in reqs)
     assert any(r.startswith("pyspark==") for r in reqs) and any(r.startswith("mlflow==") for r in reqs)
     example = json.loads((path / "input_example.json").read_text())
@@ -115,8 +127,9 @@ def test_log_register_alias_and_load_by_every_uri(fitted, reference, spark, expe
     assert spark_entities(load_model("models:/tiny_ner@champion"), spark, [SENTENCE]) == want
 
     pyfunc = mlflow.pyfunc.load_model("models:/tiny_ner@champion")
-    assert table_entities(pyfunc.predict(pd.DataFrame({"text": [SENTENCE]}))) == want
-    assert table_entities(pyfunc.predict([SENTENCE])) == want  # what {"inputs": [...]} becomes
+    assert nested_entities(pyfunc.predict(pd.DataFrame({"text": [SENTENCE]}))) == want
+    assert nested_entities(pyfunc.predict([SENTENCE])) == want  # what {"inputs": [...]} becomes
+    assert table_entities(pyfunc.predict([SENTENCE], params={"output": "flat"})) == want
     with pytest.raises(ValueError, match="alias='x' needs registered_model_name"):
         log_model(model, "m", alias="x")
 
@@ -124,28 +137,67 @@ def test_log_register_alias_and_load_by_every_uri(fitted, reference, spark, expe
 def test_pyfunc_contract(fitted, reference, tmp_path):
     from mlflow.exceptions import MlflowException
 
-    from sparktag.tracking.flavor import OUTPUT_COLUMNS, _load_pyfunc, save_model
+    from sparktag.tracking.flavor import (
+        ENTITY_FIELDS,
+        FLAT_COLUMNS,
+        OUTPUT_COLUMNS,
+        _load_pyfunc,
+        default_signature,
+        save_model,
+    )
 
     model = fitted
     save_model(model, str(tmp_path / "model"))
     pyfunc = _load_pyfunc(str(tmp_path / "model" / "pipeline"))
     texts = [*TEXTS, SENTENCE]
-    out = pyfunc.predict(pd.DataFrame({"id": range(len(texts)), "text": texts}))
-    assert tuple(out.columns) == OUTPUT_COLUMNS
-    assert table_entities(out) == expected(reference, texts)
-    assert str(out["text_index"].dtype) == "int64" and str(out["begin"].dtype) == "int64"
-    assert all(0.0 <= c <= 1.0 for c in out["confidence"])  # includeConfidence was on
-    for row in out.itertuples():
-        assert texts[row.text_index][row.begin : row.end + 1] == row.chunk
-    assert table_entities(pyfunc.predict(SENTENCE)) == table_entities(out[out.text_index == 0])
+    frame = pd.DataFrame({"id": range(len(texts)), "text": texts})
 
-    empty = pyfunc.predict(pd.DataFrame({"text": pd.Series([], dtype=object)}))
-    assert tuple(empty.columns) == OUTPUT_COLUMNS and len(empty) == 0
+    # default: one row per text, in input order, its entities as a list of dicts
+    out = pyfunc.predict(frame)
+    assert tuple(out.columns) == OUTPUT_COLUMNS == ("entities",) and len(out) == len(texts)
+    assert nested_entities(out) == expected(reference, texts)
+    assert out["entities"][1] == []  # the empty text
+    for text, entities in zip(texts, out["entities"], strict=True):
+        for entity in entities:
+            assert tuple(entity) == ENTITY_FIELDS
+            assert type(entity["begin"]) is int and type(entity["end"]) is int
+            assert 0.0 <= entity["confidence"] <= 1.0  # includeConfidence was on
+            assert text[entity["begin"] : entity["end"] + 1] == entity["chunk"]
+    assert pyfunc.predict(SENTENCE)["entities"][0] == out["entities"][0]
+    assert pyfunc.predict(frame, params={"output": "nested"}).equals(out)
+
+    # output="flat": one row per entity, text_index naming its input row
+    flat = pyfunc.predict(frame, params={"output": "flat"})
+    assert tuple(flat.columns) == FLAT_COLUMNS
+    assert table_entities(flat) == expected(reference, texts)
+    assert str(flat["text_index"].dtype) == "int64" and str(flat["begin"].dtype) == "int64"
+    assert list(flat["confidence"]) == [e["confidence"] for row in out["entities"] for e in row]
+
+    empty = pd.DataFrame({"text": pd.Series([], dtype=object)})
+    assert tuple(pyfunc.predict(empty).columns) == OUTPUT_COLUMNS and len(pyfunc.predict(empty)) == 0
+    assert tuple(pyfunc.predict(empty, params={"output": "flat"}).columns) == FLAT_COLUMNS
     assert len(pyfunc.predict([])) == 0
     with pytest.raises(MlflowException, match=r"no 'text' column \(columns: \['txt'\]\)"):
         pyfunc.predict(pd.DataFrame({"txt": ["a"]}))
     with pytest.raises(MlflowException, match="row 1 of 'text' is int"):
         pyfunc.predict(pd.DataFrame({"text": ["a", 5]}))
+    with pytest.raises(
+        MlflowException, match=r"""\{'output': 'table'\} is not an output layout; use "nested"""
+    ):
+        pyfunc.predict(frame, params={"output": "table"})
+
+    # the signature says so: an object with the entities array per row, the output param with its default
+    signature = default_signature().to_dict()
+    assert json.loads(signature["params"]) == [
+        {"name": "output", "default": "nested", "shape": None, "type": "string"}
+    ]
+    (output,) = json.loads(signature["outputs"])
+    items = output["properties"]["entities"]["items"]
+    assert output["type"] == "object" and items["type"] == "object"
+    assert {name: spec["type"] for name, spec in items["properties"].items()} == {
+        "chunk": "string", "entity": "string", "begin": "long", "end": "long", "confidence": "double"
+    }  # fmt: skip
+    assert items["properties"]["confidence"]["required"] is False
 
 
 def test_pyfunc_serves_bfloat16_only_when_asked(fitted, tmp_path, monkeypatch):
@@ -164,9 +216,9 @@ def test_pyfunc_serves_bfloat16_only_when_asked(fitted, tmp_path, monkeypatch):
     fast = _load_pyfunc(pipeline)
     assert precisions(fast) == ["bfloat16"]
     out = fast.predict(TEXTS)
-    assert tuple(out.columns) == OUTPUT_COLUMNS
-    for row in out.itertuples():
-        assert TEXTS[row.text_index][row.begin : row.end + 1] == row.chunk
+    assert tuple(out.columns) == OUTPUT_COLUMNS and len(out) == len(TEXTS)
+    for i, chunk, _, begin, end in nested_entities(out):
+        assert TEXTS[i][begin : end + 1] == chunk
     monkeypatch.setenv(PRECISION_ENV, "float16")
     with pytest.raises(ValueError, match=f"{PRECISION_ENV}='float16' is not a precision"):
         _load_pyfunc(pipeline)
@@ -178,9 +230,12 @@ def test_pyfunc_without_converter_chunks_the_tags(fitted, reference, tmp_path):
 
     model = fitted
     save_model(model.stages[:-1], str(tmp_path / "model"))
-    out = _load_pyfunc(str(tmp_path / "model" / "pipeline")).predict(TEXTS)
-    assert table_entities(out) == expected(reference, TEXTS)
-    assert out["confidence"].notna().all()
+    pyfunc = _load_pyfunc(str(tmp_path / "model" / "pipeline"))
+    out = pyfunc.predict(TEXTS)
+    assert nested_entities(out) == expected(reference, TEXTS)
+    assert all(e["confidence"] is not None for row in out["entities"] for e in row)
+    flat = pyfunc.predict(TEXTS, params={"output": "flat"})
+    assert table_entities(flat) == expected(reference, TEXTS) and flat["confidence"].notna().all()
 
 
 def test_save_errors(fitted, tmp_path, caplog):
@@ -231,6 +286,11 @@ def test_fresh_process_pyfunc_starts_no_jvm(fitted, reference, tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     records = json.loads(done.stdout.strip().splitlines()[-1])
-    got = [(r["text_index"], r["chunk"], r["entity"], r["begin"], r["end"]) for r in records]
+    assert len(records) == len(texts)  # one row per text
+    got = [
+        (i, e["chunk"], e["entity"], e["begin"], e["end"])
+        for i, r in enumerate(records)
+        for e in r["entities"]
+    ]
     assert got == expected(reference, texts)
-    assert all(not math.isnan(r["confidence"]) for r in records)
+    assert all(not math.isnan(e["confidence"]) for r in records for e in r["entities"])

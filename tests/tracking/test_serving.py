@@ -1,4 +1,5 @@
-"""``mlflow models serve -m models:/NAME@champion --env-manager local``: entities over HTTP, and no JVM."""
+"""``mlflow models serve -m models:/NAME@champion --env-manager local``: entities over HTTP (one prediction per
+text by default, one row per entity with ``"params": {"output": "flat"}``), and no JVM."""
 
 from __future__ import annotations
 
@@ -92,12 +93,24 @@ def expected(registered) -> list[dict]:
     finally:
         mlflow.set_tracking_uri(before)
     records = frame.to_dict(orient="records")
-    assert records, "the tiny model finds no entity in a sentence it was trained on"
+    assert len(records) == 1 and records[0]["entities"], (
+        "the tiny model finds no entity in a sentence it was trained on"
+    )
     return records
 
 
-def entities(records: list[dict]) -> list[tuple]:
-    return [(r["text_index"], r["chunk"], r["entity"], r["begin"], r["end"]) for r in records]
+def entities(predictions: list[dict]) -> list[tuple]:
+    """(text_index, chunk, entity, begin, end) of every entity of a default answer (one prediction per text)."""
+    return [
+        (i, e["chunk"], e["entity"], e["begin"], e["end"])
+        for i, prediction in enumerate(predictions)
+        for e in prediction["entities"]
+    ]
+
+
+def flat_entities(rows: list[dict]) -> list[tuple]:
+    """The same tuples from an ``"output": "flat"`` answer (one row per entity)."""
+    return [(r["text_index"], r["chunk"], r["entity"], r["begin"], r["end"]) for r in rows]
 
 
 def test_records_and_inputs_give_entities(server, expected):
@@ -105,12 +118,38 @@ def test_records_and_inputs_give_entities(server, expected):
     status, body = post(base + "/invocations", json.dumps({"dataframe_records": [{"text": SENTENCE}]}))
     assert status == 200, body
     assert entities(body["predictions"]) == entities(expected)
-    assert all(0.0 <= r["confidence"] <= 1.0 for r in body["predictions"])
-    status, body = post(base + "/invocations", json.dumps({"inputs": [SENTENCE, "Dakar", SENTENCE]}))
+    assert all(0.0 <= e["confidence"] <= 1.0 for p in body["predictions"] for e in p["entities"])
+    status, body = post(base + "/invocations", json.dumps({"inputs": [SENTENCE, "", "Dakar", SENTENCE]}))
     assert status == 200, body
-    rows = entities(body["predictions"])
-    assert [r for r in rows if r[0] == 0] == entities(expected)
-    assert [r[1:] for r in rows if r[0] == 2] == [r[1:] for r in entities(expected)]
+    predictions = body["predictions"]
+    assert len(predictions) == 4 and predictions[1] == {"entities": []}  # one prediction per text, in order
+    assert entities(predictions[:1]) == entities(predictions[3:]) == entities(expected)
+
+
+def test_flat_output_gives_one_row_per_entity(server, expected):
+    """``"params": {"output": "flat"}``: the entity table, each row naming its text; a layout that does not
+    exist is a 400 that names the two that do."""
+    base, _ = server
+    texts = [SENTENCE, "", "Dakar", SENTENCE]
+    status, nested = post(base + "/invocations", json.dumps({"inputs": texts}))
+    assert status == 200, nested
+    status, body = post(base + "/invocations", json.dumps({"inputs": texts, "params": {"output": "flat"}}))
+    assert status == 200, body
+    rows = body["predictions"]
+    assert flat_entities(rows) == entities(nested["predictions"])  # the same entities, one row each
+    assert {r["text_index"] for r in rows} >= {0, 3}
+    assert [r["confidence"] for r in rows] == [
+        e["confidence"] for p in nested["predictions"] for e in p["entities"]
+    ]
+    for row in rows:
+        assert texts[row["text_index"]][row["begin"] : row["end"] + 1] == row["chunk"]
+    records = {"dataframe_records": [{"text": SENTENCE}], "params": {"output": "flat"}}
+    status, body = post(base + "/invocations", json.dumps(records))
+    assert status == 200 and flat_entities(body["predictions"]) == entities(expected), body
+    status, body = post(
+        base + "/invocations", json.dumps({"inputs": [SENTENCE], "params": {"output": "table"}})
+    )
+    assert status == 400 and "{'output': 'table'} is not an output layout" in body.get("message", ""), body
 
 
 def test_bad_requests_get_4xx_and_the_server_keeps_serving(server, expected):

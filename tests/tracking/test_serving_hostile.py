@@ -133,10 +133,11 @@ def test_control_chars_and_lone_surrogates_get_entities(server, expected):  # no
     texts = [SENTENCE, "\ud800", "\x00\x07 \u2028\ufeff", SENTENCE.replace("Steel", "Steel\udcff"), ""]
     status, answer, _ = post(url, json.dumps({"inputs": texts}))  # json.dumps writes "\udcff" as an escape
     assert status == 200, answer
-    rows = answer["predictions"]
-    assert [r[1:] for r in entities(rows) if r[0] == 0] == [r[1:] for r in entities(expected)]
-    for row in rows:
-        assert texts[row["text_index"]][row["begin"] : row["end"] + 1] == row["chunk"]
+    predictions = answer["predictions"]
+    assert len(predictions) == len(texts)
+    assert entities(predictions[:1]) == entities(expected)
+    for i, chunk, _, begin, end in entities(predictions):
+        assert texts[i][begin : end + 1] == chunk
     assert_still_serving(url, proc, expected)
 
 
@@ -171,6 +172,6 @@ def test_1mb_of_unclosed_quotes_is_answered_fast(server, expected):  # noqa: F81
     url, proc = server
     status, answer, elapsed = post(url, json.dumps({"inputs": ["'s " * 350_000]}), timeout=120)
     assert status == 200, answer
-    assert answer["predictions"] == []  # one 1 MB sentence: longer than maxLength (99999), so dropped
+    assert answer["predictions"] == [{"entities": []}]  # one 1 MB sentence: over maxLength (99999), dropped
     assert elapsed < 60
     assert_still_serving(url, proc, expected)

@@ -9,16 +9,18 @@ credentials), and the exact ``mlflow`` command printed with passwords redacted. 
 from __future__ import annotations
 
 import argparse
+import os
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backend-store-uri", default="sqlite:///mlflow.db",
-                        help="runs and registry: sqlite:///mlflow.db (default), mysql+pymysql://USER:PASSWORD@HOST:3306/DB, "
+    parser.add_argument("--backend-store-uri",
+                        help="runs and registry (default: MLFLOW_BACKEND_STORE_URI, else sqlite:///mlflow.db); mysql+pymysql://USER:PASSWORD@HOST:3306/DB, "
                              "postgresql+psycopg2://USER:PASSWORD@HOST:5432/DB")  # fmt: skip
-    parser.add_argument("--artifacts-destination", default="./mlartifacts",
-                        help="where the server stores artifacts it proxies: a folder (default ./mlartifacts) or "
+    parser.add_argument("--artifacts-destination",
+                        help="where the server stores artifacts it proxies: a folder (default: "
+                             "MLFLOW_ARTIFACTS_DESTINATION, else ./mlartifacts) or "
                              "s3://BUCKET/PREFIX (set MLFLOW_S3_ENDPOINT_URL and AWS_* for the server)")  # fmt: skip
-    parser.add_argument("--default-artifact-root",
+    parser.add_argument("--default-artifact-root", default=os.environ.get("MLFLOW_DEFAULT_ARTIFACT_ROOT"),
                         help="with --no-serve-artifacts: where clients write artifacts themselves (s3://..., a shared folder)")  # fmt: skip
     parser.add_argument("--no-serve-artifacts", action="store_true",
                         help="clients write artifacts straight to --default-artifact-root (they need its credentials)")  # fmt: skip
@@ -36,10 +38,15 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def server_command(args: argparse.Namespace) -> list[str]:
-    """The ``mlflow server`` command line for ``args``."""
+    """The ``mlflow server`` command line for ``args`` (unset flags: the ``MLFLOW_*`` variables ``mlflow server``
+    reads, else sparktag's defaults)."""
     import sys
 
-    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", args.backend_store_uri,
+    backend = args.backend_store_uri or os.environ.get("MLFLOW_BACKEND_STORE_URI") or "sqlite:///mlflow.db"
+    destination = (
+        args.artifacts_destination or os.environ.get("MLFLOW_ARTIFACTS_DESTINATION") or "./mlartifacts"
+    )
+    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend,
                "--host", args.host, "--port", str(args.port), "--workers", str(args.workers)]  # fmt: skip
     if args.no_serve_artifacts:
         if not args.default_artifact_root:
@@ -48,7 +55,7 @@ def server_command(args: argparse.Namespace) -> list[str]:
             )
         command += ["--no-serve-artifacts", "--default-artifact-root", args.default_artifact_root]
     else:
-        command += ["--serve-artifacts", "--artifacts-destination", args.artifacts_destination]
+        command += ["--serve-artifacts", "--artifacts-destination", destination]
         if args.default_artifact_root:
             command += ["--default-artifact-root", args.default_artifact_root]
     if args.app_name:

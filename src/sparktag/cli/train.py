@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from sparktag.cli.status import NOT_TRACKED, OK, UsageError
+
 # flag -> ExperimentConfig field; None defaults leave the config file's (or the dataclass's) value.
 FLAGS: list[tuple[str, type, str]] = [
     ("train", str, "CoNLL training file"),
@@ -15,18 +17,17 @@ FLAGS: list[tuple[str, type, str]] = [
     ("dropout", float, "probability to keep a unit (default 0.5)"),
     ("validation-split", float, "share of the training data held out for per-epoch scores (default 0.1)"),
     ("random-seed", int, "seed (default 0)"),
-    ("experiment", str, "MLflow experiment name (default sparktag)"),
+    ("experiment", str, "MLflow experiment (default: MLFLOW_EXPERIMENT_NAME / _ID, else sparktag)"),
     ("model-name", str, "register the model under this name"),
     ("alias", str, "registry alias of the new version (default champion)"),
-    ("tracking-uri", str, "MLflow tracking URI (default sqlite:///mlflow.db)"),
-    (
-        "artifact-location",
-        str,
-        "artifact folder or s3://bucket/prefix of a new experiment (default: the store's)",
-    ),
+    ("tracking-uri", str, "MLflow tracking URI (default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)"),
+    ("registry-uri", str, "MLflow registry URI (default: MLFLOW_REGISTRY_URI, else the tracking URI)"),
+    ("artifact-location", str, "artifact folder or s3://bucket/prefix of a new experiment (default: the store's)"),
     ("output", str, "folder for every local file (default sparktag_output)"),
-]
+]  # fmt: skip
 FIELDS = {"train": "train_path", "test": "test_path", "experiment": "experiment_name", "output": "output_dir"}
+OVERRIDES = ("any config field or NerDLApproach param, spaCy style: --max_epochs 3, --params.lstmHidden 16, "
+             "--params.lr=0.002 (after the other flags)")  # fmt: skip
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
@@ -36,38 +37,72 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--param", action="append", default=[], metavar="NAME=JSON",
                         help="any other NerDLApproach param, e.g. --param useBestModel=true (repeatable)")  # fmt: skip
     parser.add_argument("--no-log-model", action="store_true", help="do not log the model to MLflow")
-    parser.set_defaults(run=run)
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the resolved config as JSON (edit it, pass it back with --config) and exit")  # fmt: skip
+    parser.epilog = f"overrides: {OVERRIDES}. {parser.epilog or ''}"
+    parser.set_defaults(run=run, overrides=[])
+
+
+def dotted(tokens: list[str]) -> dict[str, str]:
+    """``["--params.lr", "0.002", "--max-epochs=3"]`` -> ``{"params.lr": "0.002", "max_epochs": "3"}``."""
+    out: dict[str, str] = {}
+    rest = list(tokens)
+    while rest:
+        token = rest.pop(0)
+        if not token.startswith("--") or len(token) < 3:
+            raise UsageError(f"unexpected argument {token!r}; overrides look like --params.lr 0.002")
+        key, eq, value = token[2:].partition("=")
+        if not eq:
+            if not rest or rest[0].startswith("--"):
+                raise UsageError(f"{token} needs a value, e.g. {token} 3")
+            value = rest.pop(0)
+        section, dot, name = key.partition(".")
+        out[f"{section}.{name}" if dot else key.replace("-", "_")] = value
+    return out
 
 
 def config_from_args(args: argparse.Namespace) -> object:
+    """The ExperimentConfig of a command line: --config file, then named flags, --param, dotted overrides."""
     import json
 
     from sparktag.tracking.experiment import ExperimentConfig
 
     values = {FIELDS.get(f, f.replace("-", "_")): getattr(args, f.replace("-", "_")) for f, _, _ in FLAGS}
-    values = {k: v for k, v in values.items() if v is not None}
+    overrides: dict[str, object] = {k: v for k, v in values.items() if v is not None}
     if args.no_log_model:
-        values["log_model"] = False
-    extra = {}
+        overrides["log_model"] = False
     for item in args.param:
         name, sep, raw = item.partition("=")
         if not sep:
-            raise SystemExit(f"--param {item!r}: expected NAME=VALUE, e.g. useBestModel=true")
-        try:
-            extra[name] = json.loads(raw)
-        except json.JSONDecodeError:
-            extra[name] = raw
-    if args.config:
-        config = ExperimentConfig.from_file(args.config, **values)
-        config.params.update(extra)
-        return config
-    if "train_path" not in values or "test_path" not in values:
-        raise SystemExit("sparktag train: give --train and --test, or --config FILE")
-    return ExperimentConfig(**values, params=extra)
+            raise UsageError(f"--param {item!r}: expected NAME=VALUE, e.g. useBestModel=true")
+        overrides[f"params.{name}"] = raw
+    overrides.update(dotted(args.overrides))
+    try:
+        if args.config:
+            return ExperimentConfig.from_file(args.config).with_overrides(overrides)
+        if "train_path" not in overrides or "test_path" not in overrides:
+            raise UsageError("give --train and --test, or --config FILE")
+        base = ExperimentConfig(str(overrides.pop("train_path")), str(overrides.pop("test_path")))
+        return base.with_overrides(overrides)
+    except (OSError, ValueError, json.JSONDecodeError) as err:
+        raise UsageError(str(err)) from None
 
 
 def run(args: argparse.Namespace) -> int:
-    from sparktag.tracking.experiment import run_experiment
+    import json
+    import sys
 
-    result = run_experiment(config_from_args(args))  # type: ignore[arg-type]
-    return 1 if result.tracking_error else 0
+    from sparktag.tracking.experiment import run_experiment
+    from sparktag.tracking.preflight import check_config, printable_config
+
+    config = config_from_args(args)
+    if args.print_config:
+        print(json.dumps(printable_config(config), indent=2))  # type: ignore[arg-type]
+        return OK
+    try:
+        check_config(config)  # type: ignore[arg-type]
+    except (OSError, ValueError) as err:  # bad input: seconds, before Spark starts
+        raise UsageError(str(err)) from None
+    result = run_experiment(config)  # type: ignore[arg-type]
+    print(result.destination(), file=sys.stderr if result.tracking_error else sys.stdout)
+    return NOT_TRACKED if result.tracking_error else OK

@@ -6,18 +6,30 @@ import argparse
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backend-store-uri", default="sqlite:///mlflow.db",
-                        help="tracking store to browse (default sqlite:///mlflow.db; ./mlruns: file:./mlruns with MLFLOW_ALLOW_FILE_STORE=true)")  # fmt: skip
+    parser.add_argument("--backend-store-uri",
+                        help="tracking store to browse (default: MLFLOW_BACKEND_STORE_URI, else a database/folder "
+                             "MLFLOW_TRACKING_URI, else sqlite:///mlflow.db; ./mlruns: file:./mlruns with "
+                             "MLFLOW_ALLOW_FILE_STORE=true)")  # fmt: skip
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=5000, help="port (default 5000)")
     parser.add_argument("--dry-run", action="store_true", help="print the command instead of running it")
     parser.set_defaults(run=run)
 
 
+def backend_store(flag: str | None) -> str:
+    """The store to browse: the flag, else what ``mlflow ui`` reads, else the store runs are tracked to."""
+    import os
+
+    tracked = os.environ.get("MLFLOW_TRACKING_URI", "")
+    if tracked.startswith(("http://", "https://")):
+        tracked = ""  # a server has its own UI
+    return flag or os.environ.get("MLFLOW_BACKEND_STORE_URI") or tracked or "sqlite:///mlflow.db"
+
+
 def ui_command(args: argparse.Namespace) -> list[str]:
     import sys
 
-    return [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", args.backend_store_uri,
+    return [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", backend_store(args.backend_store_uri),
             "--host", args.host, "--port", str(args.port), "--workers", "1"]  # fmt: skip
 
 

@@ -31,13 +31,14 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
 
 from sparktag.ner.checkpoint import Tagger
 from sparktag.ner.data import (
+    Batch,
     CharVocab,
     ChunkFactory,
     EncodedExample,
@@ -77,6 +78,9 @@ from sparktag.ner.training_checkpoint import (
     resumable_config,
     write_checkpoint,
 )
+
+if TYPE_CHECKING:
+    from sparktag.ner.distributed import RankGroup
 
 logger = logging.getLogger(__name__)
 
@@ -255,6 +259,7 @@ class _TrainingData:
         seed: int,
         max_word_len: int,
         fingerprint: DataFingerprint | None = None,
+        group: RankGroup | None = None,
     ) -> None:
         self.source = source
         self.validation_split = validation_split
@@ -288,6 +293,8 @@ class _TrainingData:
                 for token in example.tokens:
                     chars.update(token)
                 tags.update(example.tags)
+        if group is not None:  # data parallel: one vocabulary over every rank's shard
+            chars, tags, self.dim = group.agree_vocab(chars, tags, self.dim)
         if self.dim is None:
             raise ValueError("no training data: the source yielded no sentence with tokens")
         self.char_vocab = CharVocab(tuple(sorted(chars)))
@@ -296,6 +303,8 @@ class _TrainingData:
         self._tag_ids = {t: i for i, t in enumerate(self.tags)}
         self.train_size = sum(len(c.train_positions) for c in self.chunks)
         self.held_size = sum(len(c.held_positions) for c in self.chunks)
+        if group is not None:
+            self.train_size = group.total(self.train_size)  # what events report: the whole data's size
         self._cached: list[list[EncodedExample]] | None = None
         if not source.streaming:
             self._cached = list(self._encode_chunks())
@@ -352,6 +361,19 @@ class _TrainingData:
         return ExampleSource([examples[p] for p in self.chunks[0].held_positions.tolist()])
 
 
+def _epoch_batches(
+    training: _TrainingData, batch_size: int, order_rng: np.random.Generator, steps: int | None = None
+) -> Iterator[Batch | None]:
+    """One epoch's batches, chunk by chunk; with ``steps`` (data parallel), padded with None up to that many."""
+    count = 0
+    for chunk in training.training_chunks():
+        for members in length_batches([e.length for e in chunk], batch_size, order_rng):
+            count += 1
+            yield collate([chunk[i] for i in members])
+    for _ in range(count, steps or 0):
+        yield None
+
+
 @contextlib.contextmanager
 def torch_threads(n: int | None) -> Iterator[None]:
     """Run the block with ``n`` torch intra-op threads (None or ``<= 0``: unchanged), then restore the count."""
@@ -375,6 +397,7 @@ def _score(
     evaluate: Evaluator,
     batch_size: int,
     fraction: float | None,
+    group: RankGroup | None = None,
 ) -> Evaluation:
     """Tag every example of ``source`` and score the predictions against its gold tags."""
     start = time.perf_counter()
@@ -387,6 +410,8 @@ def _score(
                 raise ValueError(f"{name} example {i} has no tags; evaluation data needs gold tags")
             gold.append(list(example.tags))
         pred.extend(tagger.predict_tags(chunk, batch_size=batch_size))
+    if group is not None:  # data parallel: each rank tagged its shard; score the whole data
+        gold, pred = group.gather_tags(gold, pred)
     token, entity = evaluate(gold, pred)
     return Evaluation(
         name=name,
@@ -420,6 +445,7 @@ def train(
     evaluate: Evaluator | None = None,
     listeners: Sequence[Listener] = (),
     graph: str | None = None,
+    group: RankGroup | None = None,
 ) -> TrainResult:
     """Train a char CNN + BiLSTM + CRF tagger over frozen word embeddings.
 
@@ -432,6 +458,8 @@ def train(
         evaluate: ``evaluate(gold, pred) -> (token_scores, entity_scores)``; required when anything is scored.
         listeners: objects with ``on_event(event)``.
         graph: the network description for ``TrainingStarted.graph``; Spark NLP's graph name by default.
+        group: data-parallel training (``sparktag.ner.distributed``): this process trains on its shard of
+            the data, in step with the other ranks of the group; only rank 0 writes checkpoints.
 
     Returns:
         a :class:`TrainResult` whose model is in eval mode.
@@ -458,6 +486,8 @@ def train(
         seed = point.state.seed
     else:
         seed = config.random_seed if config.random_seed is not None else secrets.randbits(31)
+        if group is not None:
+            seed = group.broadcast(seed)  # every rank must initialise the same weights
     bus = _Listeners(listeners)
     started = time.perf_counter()
     with torch_threads(config.num_threads), torch.random.fork_rng(devices=[]):
@@ -468,9 +498,11 @@ def train(
 
         fingerprint = DataFingerprint() if checkpoints is not None else None
         training = _TrainingData(
-            ExampleSource(data), config.validation_split, seed, config.max_word_len, fingerprint
+            ExampleSource(data), config.validation_split, seed, config.max_word_len, fingerprint, group
         )
         held_out = training.held_out()
+        if group is not None and held_out is None and config.validation_split > 0:
+            held_out = ExampleSource([])  # this shard held nothing out; the rank still joins the scoring
         validation_source = held_out or (ExampleSource(validation) if validation is not None else None)
         validation_fraction = config.validation_split if held_out is not None else None
         test_source = ExampleSource(test) if test is not None else None
@@ -496,6 +528,8 @@ def train(
         # Fused Adam: one kernel for all parameters, ~1 ms less per step than the per-tensor loop on CPU.
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)
         total_batches = training.count_batches(config.batch_size)
+        if group is not None:
+            total_batches = group.most(total_batches)  # every rank runs as many steps as the largest shard
 
         history: list[EpochEnded] = []
         best_score = -math.inf
@@ -511,9 +545,8 @@ def train(
                 fingerprint.add_source("validation", validation_source)
             if test_source is not None:
                 fingerprint.add_source("test", test_source)
-            data_info = data_summary(
-                fingerprint.hexdigest(), training.train_size, training.tags, training.char_vocab
-            )
+            digest = fingerprint.hexdigest() if group is None else group.digest(fingerprint.hexdigest())
+            data_info = data_summary(digest, training.train_size, training.tags, training.char_vocab)
         if point is not None:
             check_data(point, data_info)
             restore(point, model, optimizer)  # weights, Adam moments, torch's RNG (dropout)
@@ -527,7 +560,7 @@ def train(
             elapsed_before = point.state.elapsed_s
             if config.verbose >= 1:
                 logger.info("resuming from %s at epoch %d", point.path, first_epoch)
-        elif checkpoints is not None:
+        elif checkpoints is not None and (group is None or group.is_main):
             removed = remove_checkpoints(checkpoints)
             if removed and not config.resume_from_checkpoint:
                 logger.warning(
@@ -557,30 +590,33 @@ def train(
         last_epoch = first_epoch - 1 if stopped else config.max_epochs  # stopped early: nothing left to run
         for epoch in range(first_epoch, last_epoch + 1):
             lr = config.lr_at(epoch - 1)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
+            for param_group in optimizer.param_groups:
+                param_group["lr"] = lr
             bus.emit(EpochStarted(epoch, config.max_epochs, lr, training.train_size))
             model.train()
             epoch_start = time.perf_counter()
             epoch_loss = 0.0
             batch_no = 0
-            for chunk in training.training_chunks():
-                for members in length_batches([e.length for e in chunk], config.batch_size, order_rng):
-                    batch = collate([chunk[i] for i in members])
+            for batch in _epoch_batches(
+                training, config.batch_size, order_rng, total_batches if group else None
+            ):
+                optimizer.zero_grad(set_to_none=True)
+                batch_loss: float | None = None  # None: this rank's shard ran out, it joins the step idle
+                if batch is not None:
                     loss = model.loss(batch)
-                    optimizer.zero_grad(set_to_none=True)
                     loss.backward()
-                    if config.grad_clip > 0:
-                        torch.nn.utils.clip_grad_value_(model.parameters(), config.grad_clip)
-                    optimizer.step()
-                    batch_no += 1
                     batch_loss = float(loss.detach())
-                    epoch_loss += batch_loss
-                    bus.emit(BatchEnded(epoch, batch_no, total_batches, batch_loss))
-                    if config.verbose >= 2:
-                        logger.info(
-                            "epoch %d batch %d/%d loss %.4f", epoch, batch_no, total_batches, batch_loss
-                        )
+                if group is not None:
+                    batch_loss = group.reduce_gradients(model, batch_loss)  # the ranks' summed loss
+                assert batch_loss is not None
+                if config.grad_clip > 0:
+                    torch.nn.utils.clip_grad_value_(model.parameters(), config.grad_clip)
+                optimizer.step()
+                batch_no += 1
+                epoch_loss += batch_loss
+                bus.emit(BatchEnded(epoch, batch_no, total_batches, batch_loss))
+                if config.verbose >= 2:
+                    logger.info("epoch %d batch %d/%d loss %.4f", epoch, batch_no, total_batches, batch_loss)
             elapsed = time.perf_counter() - epoch_start
 
             model.eval()
@@ -599,6 +635,7 @@ def train(
                         evaluate,
                         config.eval_batch_size,
                         fraction,
+                        group,
                     )
             ended = EpochEnded(
                 epoch=epoch,
@@ -622,7 +659,7 @@ def train(
             patience = config.early_stopping_patience
             stopped = patience is not None and stale_epochs >= patience and epoch >= config.min_epochs
 
-            if checkpoints is not None:
+            if checkpoints is not None and (group is None or group.is_main):
                 # Before EpochEnded: a listener seeing epoch N end can rely on its checkpoint being on disk, and
                 # a kill from here on resumes with N + 1 (TrainingStarted.history then hands N to listeners).
                 write_start = time.perf_counter()

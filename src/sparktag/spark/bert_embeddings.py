@@ -1,7 +1,8 @@
 """BertEmbeddings: sentence + token -> ``word_embeddings`` from any local Hugging Face BERT-family model.
 
 The model's files travel inside the stage (``data/`` of its saved folder), so a saved pipeline is
-self-contained; each Python process loads them once (keyed by their digest), not once per batch.
+self-contained; on Spark they ship to each executor once (a broadcast, see ``stage.ship_files``) and each
+Python process loads them once (keyed by their digest), not once per task or batch.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sparktag.spark.params import (
     set_from_kwargs,
 )
 from sparktag.spark.persistence import WeightsReadWrite
-from sparktag.spark.stage import AnnotateFn, AnnotatorModel, limit_torch_threads_in_task
+from sparktag.spark.stage import AnnotateFn, AnnotatorModel, limit_torch_threads_in_task, ship_files
 
 
 class BertEmbeddings(
@@ -177,8 +178,8 @@ class BertEmbeddings(
     def _annotator(self) -> AnnotateFn:
         from sparktag.embeddings.transformer import EncoderConfig
 
-        files = self._to_files()
         digest = self._digest or ""
+        get_files = ship_files(self._to_files(), digest)  # not the bytes: they would ride in every task
         config = EncoderConfig(
             case_sensitive=self.getCaseSensitive(),
             max_sentence_length=self.getMaxSentenceLength(),
@@ -191,7 +192,7 @@ class BertEmbeddings(
             from sparktag.embeddings.transformer import TransformerEncoder, get_encoder
 
             limit_torch_threads_in_task()
-            encoder = get_encoder(digest, lambda: TransformerEncoder.from_files(files))
+            encoder = get_encoder(digest, lambda: TransformerEncoder.from_files(get_files()))
             return embed_rows(columns[1], lambda sents: encoder.embed(sents, config))
 
         return annotate

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pyspark
 from pyspark import StorageLevel
 
 from sparktag.annotation import AnnotatorType, arrow_type, column_metadata, to_arrow
@@ -173,6 +174,7 @@ class CoNLL:
         from pyspark.sql.types import LongType, StringType, StructField, StructType
 
         from sparktag.annotation import annotation_column_type
+        from sparktag.spark.persistence import is_local_master, is_local_path
 
         if str(read_as).upper() != "TEXT":
             raise ValueError(f"read_as={read_as!r}: only 'TEXT' is supported")
@@ -206,16 +208,34 @@ class CoNLL:
             # Parse now: errors belong to readDataset. A local checkpoint stores the rows as they stream out of
             # the sort; DataFrame.persist would first build columnar cache batches in the JVM heap, which runs a
             # 1 GB driver out of memory on a few hundred thousand sentences.
-            if storage_level is not None:
+            if storage_level is None:
+                df.count()
+            elif is_local_master(spark) and _LOCAL_CHECKPOINT_TAKES_LEVEL:
                 df = df.localCheckpoint(eager=True, storageLevel=storage_level)
             else:
+                # On a cluster, a local checkpoint's blocks die with their executor and nothing can rebuild them:
+                # a lost worker would fail every later job. Persisted rows keep their lineage, so Spark re-reads
+                # and re-parses just the lost partitions from the (shared) files. (pyspark 3.5's localCheckpoint
+                # takes no storageLevel either: 4.0 added it.)
+                df = df.persist(storage_level)
                 df.count()
         except PythonException as err:
             found = re.search(r"ConllFormatError: (.*)", str(err))
             if found:
                 raise ConllFormatError(found.group(1)) from None
             raise
+        except Exception as err:
+            if is_local_master(spark) or not is_local_path(path) or not _unreadable(err):
+                raise
+            raise FileNotFoundError(
+                f"readDataset: the executors cannot read {path}: it is on the driver's disk, and on a cluster the "
+                "CoNLL files must be on storage every node reaches (hdfs://, s3a://, dbfs:/, or a folder mounted "
+                "at the same path on every machine); copy them there and read that path"
+            ) from err
         return df
+
+
+_LOCAL_CHECKPOINT_TAKES_LEVEL = int(pyspark.__version__.split(".")[0]) >= 4
 
 
 class _FileParser:
@@ -252,13 +272,24 @@ class _FileParser:
                     )
 
 
+def _unreadable(err: Exception) -> bool:
+    """Whether a failed Spark job failed on reading a file (missing, or not readable by the executor)."""
+    text = str(err)
+    return any(
+        s in text
+        for s in ("FileNotFoundException", "AccessDeniedException", "Permission denied", "No such file")
+    )
+
+
 def _spark_paths(path: str) -> tuple[list[str], dict[str, str]]:
     """What to give ``spark.read`` for ``path``, and how to name each file URI Spark reports in errors.
 
     A local path (no scheme, or ``file:``) is resolved here, so a missing file fails at once with a clear
     message and a folder keeps only its regular, non-hidden files; any other URI goes to Spark as it is.
     """
-    if "://" in path and not path.startswith("file:"):
+    from sparktag.spark.persistence import is_local_path
+
+    if not is_local_path(path):  # hdfs://, s3a://, dbfs:/, or a plain path on a non-local fs.defaultFS
         return [path], {}
     local = path.removeprefix("file://") if path.startswith("file://") else path.removeprefix("file:")
     files = resolve_paths(local)

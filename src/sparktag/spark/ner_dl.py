@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from pyspark import keyword_only
@@ -19,7 +19,13 @@ from pyspark.ml.param import Param, Params, TypeConverters
 from sparktag.annotation import Annotation, AnnotatorType
 from sparktag.spark.params import HasBatchSize, HasInputCols, HasOutputCol, HasStorageRef, set_from_kwargs
 from sparktag.spark.persistence import ParamsReadWrite, WeightsReadWrite
-from sparktag.spark.stage import AnnotateFn, AnnotatorApproach, AnnotatorModel, limit_torch_threads_in_task
+from sparktag.spark.stage import (
+    AnnotateFn,
+    AnnotatorApproach,
+    AnnotatorModel,
+    limit_torch_threads_in_task,
+    ship_files,
+)
 
 logger = logging.getLogger("sparktag.ner")
 
@@ -57,11 +63,54 @@ class _NerParams(HasBatchSize, HasStorageRef):
         return self.getOrDefault(self.includeAllConfidenceScores)
 
 
+_TF_WARNED: set[str] = set()  # "Class.setter" names already warned about in this process
+
+
+def _tensorflow_only(owner: Any, setter: str) -> Any:
+    """Accept a setter that only configures TensorFlow in Spark NLP: it does nothing here; warn once per process."""
+    key = f"{type(owner).__name__}.{setter}"
+    if key not in _TF_WARNED:
+        import warnings
+
+        _TF_WARNED.add(key)
+        warnings.warn(
+            f"{key} configures TensorFlow in Spark NLP; sparktag trains and tags with PyTorch, so it has no "
+            "effect here (remove the call to silence this warning)",
+            UserWarning,
+            stacklevel=3,
+        )
+    return owner
+
+
+class _TensorFlowOnlySetters:
+    """Spark NLP setters that only tune TensorFlow (graphs, contrib LSTM cells, session config): no-ops here."""
+
+    def setGraphFolder(self, p: str) -> Any:
+        return _tensorflow_only(self, "setGraphFolder")
+
+    def setGraphFile(self, p: str) -> Any:
+        return _tensorflow_only(self, "setGraphFile")
+
+    def setUseContrib(self, v: bool) -> Any:
+        return _tensorflow_only(self, "setUseContrib")
+
+    def setConfigProtoBytes(self, b: Any) -> Any:
+        return _tensorflow_only(self, "setConfigProtoBytes")
+
+
 def _p(name: str, doc: str, conv: Any) -> Param[Any]:
     return Param(Params._dummy(), name, doc, typeConverter=conv)
 
 
-class NerDLApproach(Estimator, HasInputCols, HasOutputCol, _NerParams, AnnotatorApproach, ParamsReadWrite):
+class NerDLApproach(
+    Estimator,
+    HasInputCols,
+    HasOutputCol,
+    _NerParams,
+    _TensorFlowOnlySetters,
+    AnnotatorApproach,
+    ParamsReadWrite,
+):
     """Trains a :class:`NerDLModel` from sentence, token and word-embedding columns plus a label column.
 
     Spark NLP's params and Python defaults: lr 0.001, po 0.005, batchSize 8, dropout 0.5 (a keep
@@ -134,6 +183,12 @@ class NerDLApproach(Estimator, HasInputCols, HasOutputCol, _NerParams, Annotator
         "states, best score, history; the latest is kept. Empty: no checkpoints",
         TypeConverters.toString,
     )
+    numWorkers = _p(
+        "numWorkers",
+        "train on this many executor processes at once (pyspark's TorchDistributor, gloo, CPU); each streams "
+        "its shard of the featurised data and gradients are averaged every step. 0 or 1: on the driver only",
+        TypeConverters.toInt,
+    )
     resumeFromCheckpoint = _p(
         "resumeFromCheckpoint",
         "when checkpointPath holds a checkpoint, continue from it (it must come from the same params and "
@@ -173,6 +228,7 @@ class NerDLApproach(Estimator, HasInputCols, HasOutputCol, _NerParams, Annotator
             numThreads=1,
             checkpointPath="",
             resumeFromCheckpoint=True,
+            numWorkers=0,
         )
         set_from_kwargs(self, self._input_kwargs)
 
@@ -267,6 +323,20 @@ class NerDLApproach(Estimator, HasInputCols, HasOutputCol, _NerParams, Annotator
     def setResumeFromCheckpoint(self, v: bool) -> NerDLApproach:
         return self._set(resumeFromCheckpoint=v)
 
+    def setNumWorkers(self, v: int) -> NerDLApproach:
+        """Train on ``v`` executor processes (see ``docs/distributed.md``); 0 or 1 trains on the driver.
+
+        Each step averages the gradients of ``v`` batches of ``batchSize`` sentences. On a cluster, the
+        SparkContext's checkpoint dir (``sc.setCheckpointDir``) must be shared storage: the featurised data
+        goes there; ``checkpointPath``, when set, must be a folder every executor and the driver can read.
+        """
+        if v < 0:
+            raise ValueError(f"numWorkers must be >= 0 (0 or 1: train on the driver); got {v}")
+        return self._set(numWorkers=v)
+
+    def getNumWorkers(self) -> int:
+        return self.getOrDefault(self.numWorkers)
+
     def train_config(self) -> Any:
         """The params as the trainer's :class:`~sparktag.ner.train.TrainConfig`."""
         from sparktag.ner.train import TrainConfig
@@ -310,7 +380,6 @@ class NerDLApproach(Estimator, HasInputCols, HasOutputCol, _NerParams, Annotator
         return os.path.join(folder, log_file_name(self.uid))
 
     def _fit(self, dataset: Any) -> NerDLModel:
-        from sparktag.ner.log import NerDLLog
         from sparktag.ner.metrics import evaluate
         from sparktag.ner.train import train
 
@@ -318,8 +387,13 @@ class NerDLApproach(Estimator, HasInputCols, HasOutputCol, _NerParams, Annotator
         cols = self._feature_columns(dataset, name)
         entities = list(self.getOrDefault(self.entities))
         config = self.train_config()
+        workers = self.getOrDefault(self.numWorkers)
         with tempfile.TemporaryDirectory(prefix="sparktag-ner-") as scratch:
             train_data = _featurize(dataset, *cols, entities=entities, name=name)
+            if workers > 1:  # several executors: sparktag.spark.distributed
+                result = self._fit_distributed(dataset, train_data, cols, entities, config, workers, name)
+                storage = dataset.schema[cols[2]].metadata.get("storageRef")
+                return self.model_from_result(result, storage_ref=storage)
             if self.getOrDefault(self.enableMemoryOptimizer):
                 source: Any = _parquet_source(train_data, os.path.join(scratch, "train"))
             else:
@@ -339,32 +413,67 @@ class NerDLApproach(Estimator, HasInputCols, HasOutputCol, _NerParams, Annotator
                         name=name + " testDataset",
                     )
                 )
-            listeners: list[Any] = []
-            log_path = self.log_path()
-            if log_path:
-                os.makedirs(os.path.dirname(log_path), exist_ok=True)
-                listeners.append(
-                    NerDLLog(
-                        os.path.dirname(log_path),
-                        self.uid,
-                        extended=self.getOrDefault(self.evaluationLogExtended),
-                    )
-                )
-            if self.getOrDefault(self.verbose) <= 3:  # Spark NLP prints epochs at verbose 0-3 (default 2)
-                from sparktag.ner.progress import EpochProgress
-
-                listeners.append(EpochProgress())
-            for factory in LISTENER_FACTORIES:
-                try:
-                    listener = factory(self)
-                except Exception as err:  # a tracker must never break training
-                    logger.warning("listener factory %r failed: %s", factory, err)
-                    continue
-                if listener is not None:
-                    listeners.append(listener)
+            listeners = self._listeners()
             result = train(source, config, test=test, evaluate=evaluate, listeners=listeners)
         storage = dataset.schema[cols[2]].metadata.get("storageRef") if cols[2] in dataset.columns else None
         return self.model_from_result(result, storage_ref=storage)
+
+    def _fit_distributed(
+        self,
+        dataset: Any,
+        train_data: Any,
+        cols: Any,
+        entities: list[str],
+        config: Any,
+        workers: int,
+        name: str,
+    ) -> Any:
+        from sparktag.spark.distributed import train_distributed
+
+        test_data = None
+        if self.isDefined(self.testDataset):
+            test_df = _read_test(dataset, self.getOrDefault(self.testDataset))
+            test_data = _featurize(test_df, *cols, entities=entities, name=name + " testDataset")
+        fitted = train_distributed(
+            train_data,
+            test_data,
+            config,
+            self._listeners(),
+            workers=workers,
+            streaming=self.getOrDefault(self.enableMemoryOptimizer),
+            name=name,
+        )
+        self.last_distributed_fit = fitted  # the all-reduce cost, for benchmarks
+        return fitted.result
+
+    def _listeners(self) -> list[Any]:
+        """The driver's listeners of one fit: the Spark NLP log file, the epoch line, LISTENER_FACTORIES'."""
+        from sparktag.ner.log import NerDLLog
+
+        listeners: list[Any] = []
+        log_path = self.log_path()
+        if log_path:
+            os.makedirs(os.path.dirname(log_path), exist_ok=True)
+            listeners.append(
+                NerDLLog(
+                    os.path.dirname(log_path),
+                    self.uid,
+                    extended=self.getOrDefault(self.evaluationLogExtended),
+                )
+            )
+        if self.getOrDefault(self.verbose) <= 3:  # Spark NLP prints epochs at verbose 0-3 (default 2)
+            from sparktag.ner.progress import EpochProgress
+
+            listeners.append(EpochProgress())
+        for factory in LISTENER_FACTORIES:
+            try:
+                listener = factory(self)
+            except Exception as err:  # a tracker must never break training
+                logger.warning("listener factory %r failed: %s", factory, err)
+                continue
+            if listener is not None:
+                listeners.append(listener)
+        return listeners
 
     def model_from_result(self, result: Any, storage_ref: str | None = None) -> NerDLModel:
         """The :class:`NerDLModel` that ``fit`` returns, made from a trainer result: the trained weights plus
@@ -430,7 +539,7 @@ class NerDLApproach(Estimator, HasInputCols, HasOutputCol, _NerParams, Annotator
         return cols[0], cols[1], cols[2], label
 
 
-class NerDLModel(AnnotatorModel, _NerParams, WeightsReadWrite):
+class NerDLModel(AnnotatorModel, _NerParams, _TensorFlowOnlySetters, WeightsReadWrite):
     """Tags every token with the trained network: one ``named_entity`` annotation per token.
 
     Metadata: ``word`` and ``sentence``; ``confidence`` with includeConfidence; one probability per tag
@@ -446,7 +555,7 @@ class NerDLModel(AnnotatorModel, _NerParams, WeightsReadWrite):
         super().__init__()
         self._setDefault(
             outputCol="ner",
-            batchSize=32,
+            batchSize=8,  # Spark NLP's default
             includeConfidence=False,
             includeAllConfidenceScores=False,
             storageRef="",
@@ -457,6 +566,17 @@ class NerDLModel(AnnotatorModel, _NerParams, WeightsReadWrite):
 
     def getClasses(self) -> list[str]:
         return list(self.getOrDefault(self.classes)) if self.isDefined(self.classes) else []
+
+    @classmethod
+    def pretrained(cls, name: str = "ner_dl", lang: str = "en", remote_loc: str | None = None) -> NerDLModel:
+        """Load a saved NerDLModel by name from the local model folder (``$SPARKTAG_MODELS``); never downloads.
+
+        The folder ``<models>/<name>_<lang>/`` (or ``<models>/<name>/``) holds what
+        ``model.write().overwrite().save(folder)`` wrote. ``remote_loc`` is accepted for Spark NLP compatibility.
+        """
+        from sparktag.spark.word_embeddings import load_pretrained_stage
+
+        return load_pretrained_stage(cls, name, lang)
 
     def _to_files(self) -> dict[str, bytes]:
         if self._files is None:
@@ -477,22 +597,32 @@ class NerDLModel(AnnotatorModel, _NerParams, WeightsReadWrite):
         _TAGGERS[self._digest] = tagger
 
     def _annotator(self) -> AnnotateFn:
-        files = self._to_files()
         digest = self._digest
+        get_files = ship_files(self._to_files(), digest)  # once per executor, not inside every task
         batch_size = self.getBatchSize()
         with_conf = self.getIncludeConfidence()
         with_all = self.getIncludeAllConfidenceScores()
 
         def annotate(columns: list[list[Any]]) -> list[list[Annotation]]:
-            from sparktag.ner.checkpoint import from_files
-
             limit_torch_threads_in_task()
-            tagger = _TAGGERS.get(digest)
-            if tagger is None:
-                tagger = _TAGGERS[digest] = from_files(files)
+            tagger = _tagger(digest, get_files)
             return tag_rows(columns[1], columns[2], tagger, batch_size, with_conf, with_all)
 
         return annotate
+
+
+def _tagger(digest: str, get_files: Callable[[], dict[str, bytes]]) -> Any:
+    """This process's tagger of ``digest``, loaded once from ``get_files()``.
+
+    A module-level function, so the batch function refers to it by name: a closure naming ``_TAGGERS`` itself
+    would be pickled with that dict, and with every tagger the driver has loaded in it.
+    """
+    from sparktag.ner.checkpoint import from_files
+
+    tagger = _TAGGERS.get(digest)
+    if tagger is None:
+        tagger = _TAGGERS[digest] = from_files(get_files())
+    return tagger
 
 
 _TAGGERS: dict[str, Any] = {}  # digest -> loaded tagger, one per process
@@ -721,6 +851,11 @@ def _float32_rows(column: Any) -> Iterator[Any]:
 
 
 def _examples(records: Any) -> list[Any]:
+    if not hasattr(records, "toArrow"):  # pyspark 3.5 (DataFrame.toArrow came in 4.0)
+        import pyarrow as pa
+
+        batches = records._collect_as_arrow()
+        return _records_to_examples(pa.Table.from_batches(batches)) if batches else []
     return _records_to_examples(records.toArrow())
 
 
@@ -743,29 +878,79 @@ def _parquet_source(records: Any, folder: str) -> Callable[[], Iterator[list[Any
 
     import pyarrow.parquet as pq
 
-    (
-        records.write.mode("overwrite")
-        .option("parquet.block.size", _ROW_GROUP_BYTES)
-        .parquet("file://" + os.path.abspath(folder))
-    )
+    from sparktag.spark.persistence import is_local_master
+
+    if is_local_master(records.sparkSession):
+        (
+            records.write.mode("overwrite")
+            .option("parquet.block.size", _ROW_GROUP_BYTES)
+            .parquet("file://" + os.path.abspath(folder))
+        )
+    else:
+        # On a cluster, executors writing to the driver's folder would write to their own disks (or fail to):
+        # the driver pulls the records itself, one partition at a time, into its local parquet.
+        _pull_records(records, os.path.join(folder, "part-00000.parquet"))
     files = sorted(glob.glob(os.path.join(folder, "*.parquet")))
 
-    def chunks() -> Iterator[list[Any]]:
-        chunk: list[Any] = []
-        held = 0  # bytes of vectors in the chunk
+    def batches() -> Iterator[Any]:
         for path in files:
             with pq.ParquetFile(path, pre_buffer=False) as parquet:
                 # small reads: Arrow's decoding buffers stay small; the examples view the batches' memory
-                for batch in parquet.iter_batches(batch_size=_READ_ROWS, use_threads=False):
-                    chunk.extend(_records_to_examples(batch))
-                    held += batch.column("vectors").nbytes
-                    if len(chunk) >= _CHUNK_ROWS or held >= _CHUNK_BYTES:
-                        yield chunk
-                        chunk, held = [], 0
-        if chunk:
-            yield chunk
+                yield from parquet.iter_batches(batch_size=_READ_ROWS, use_threads=False)
+
+    def chunks() -> Iterator[list[Any]]:
+        return example_chunks(batches())
 
     return chunks
+
+
+def example_chunks(batches: Iterable[Any]) -> Iterator[list[Any]]:
+    """Featurised record batches as lists of examples, each at most ``_CHUNK_ROWS`` sentences or
+    ``_CHUNK_BYTES`` of vectors, so a streaming epoch holds one bounded chunk at a time."""
+    chunk: list[Any] = []
+    held = 0  # bytes of vectors in the chunk
+    for batch in batches:
+        chunk.extend(_records_to_examples(batch))
+        held += batch.column("vectors").nbytes
+        if len(chunk) >= _CHUNK_ROWS or held >= _CHUNK_BYTES:
+            yield chunk
+            chunk, held = [], 0
+    if chunk:
+        yield chunk
+
+
+def _pull_records(records: Any, path: str) -> None:
+    """Stream featurized records to a parquet file on the driver, one partition in memory at a time."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema(
+        [
+            pa.field("tokens", pa.list_(pa.string())),
+            pa.field("tags", pa.list_(pa.string())),
+            pa.field("dim", pa.int32()),
+            pa.field("vectors", pa.binary()),
+        ]
+    )
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    pending: list[Any] = []
+    held = 0
+
+    def flush(writer: Any) -> None:
+        nonlocal held
+        columns = {name: [row[name] for row in pending] for name in schema.names}
+        writer.write_batch(pa.RecordBatch.from_pydict(columns, schema=schema), row_group_size=len(pending))
+        pending.clear()
+        held = 0
+
+    with pq.ParquetWriter(path, schema, compression="none") as writer:
+        for row in records.toLocalIterator(prefetchPartitions=True):
+            pending.append(row)
+            held += len(row["vectors"])
+            if held >= _ROW_GROUP_BYTES or len(pending) >= _CHUNK_ROWS:
+                flush(writer)
+        if pending:
+            flush(writer)
 
 
 def _has_examples(source: Any) -> bool:

@@ -38,9 +38,38 @@ DATA_DIR = "data"
 
 
 def is_local_path(path: str) -> bool:
-    """True for a plain path or a ``file:`` URI (written with pyarrow); other schemes go through Spark."""
+    """True for a path on this machine's file system (written with pyarrow); other paths go through Spark.
+
+    A ``file:`` URI is local. A path without a scheme is what Hadoop's ``fs.defaultFS`` makes of it, as Spark
+    reads it: local in local mode and on a standalone cluster, but HDFS on YARN and DBFS on Databricks, where
+    writing it with plain file I/O would put the files on the driver's disk instead.
+    """
     scheme = urlparse(path).scheme
-    return scheme in ("", "file") or (len(scheme) == 1 and os.name == "nt")
+    if scheme == "file" or (len(scheme) == 1 and os.name == "nt"):
+        return True
+    if scheme:
+        return False
+    return default_filesystem().startswith("file:")
+
+
+def default_filesystem() -> str:
+    """The active SparkSession's ``fs.defaultFS`` (``file:///`` without one)."""
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    try:
+        conf = session.sparkContext._jsc.hadoopConfiguration()  # type: ignore[union-attr]
+        return str(conf.get("fs.defaultFS") or "file:///")
+    except Exception:  # no session, or Spark Connect (no JVM here): plain paths are local files
+        return "file:///"
+
+
+def is_local_master(spark: Any = None) -> bool:
+    """True when Spark runs in this process (``local[...]``): executors see exactly the driver's files."""
+    from pyspark.sql import SparkSession
+
+    session = spark or SparkSession.getActiveSession()
+    return session is None or session.sparkContext.master.startswith("local")
 
 
 def local_path(path: str) -> str:
@@ -151,7 +180,8 @@ class WeightsWriter(MLWriter):
         self.instance = instance
 
     def saveImpl(self, path: str) -> None:
-        DefaultParamsWriter.saveMetadata(self.instance, path, self.sparkSession)
+        # the SparkContext, not the session: pyspark 3.5 takes only a context, 4.x takes either
+        DefaultParamsWriter.saveMetadata(self.instance, path, self.sc)
         write_files(path, self.instance._to_files(), self.sparkSession)
 
 
@@ -163,7 +193,7 @@ class WeightsReader(MLReader):
         self.cls = cls
 
     def load(self, path: str) -> Any:
-        metadata = DefaultParamsReader.loadMetadata(path, self.sparkSession)
+        metadata = DefaultParamsReader.loadMetadata(path, self.sc)  # a context: pyspark 3.5 and 4.x
         instance = _instantiate(metadata)
         instance._from_files(read_files(path))
         return instance

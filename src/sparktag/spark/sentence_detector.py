@@ -49,6 +49,19 @@ class SentenceDetector(AnnotatorModel, ParamsReadWrite):
         "split on customBounds only, not on the built-in rules",
         typeConverter=TypeConverters.toBoolean,
     )
+    customBoundsStrategy: Param[str] = Param(
+        Params._dummy(),
+        "customBoundsStrategy",
+        "what happens to a matched custom bound: 'none' drops it, 'prepend' starts the next sentence with it, "
+        "'append' ends the previous sentence with it",
+        typeConverter=TypeConverters.toString,
+    )
+    splitLength: Param[int] = Param(
+        Params._dummy(),
+        "splitLength",
+        "cut longer sentences at spaces into pieces of at most this many characters (unset: no cutting)",
+        typeConverter=TypeConverters.toInt,
+    )
     explodeSentences: Param[bool] = Param(
         Params._dummy(),
         "explodeSentences",
@@ -78,6 +91,8 @@ class SentenceDetector(AnnotatorModel, ParamsReadWrite):
         detectLists: bool | None = None,
         customBounds: list[str] | None = None,
         useCustomBoundsOnly: bool | None = None,
+        customBoundsStrategy: str | None = None,
+        splitLength: int | None = None,
         explodeSentences: bool | None = None,
         minLength: int | None = None,
         maxLength: int | None = None,
@@ -88,6 +103,7 @@ class SentenceDetector(AnnotatorModel, ParamsReadWrite):
             detectLists=True,
             customBounds=[],
             useCustomBoundsOnly=False,
+            customBoundsStrategy="none",
             explodeSentences=False,
             minLength=0,
             maxLength=99999,
@@ -106,6 +122,29 @@ class SentenceDetector(AnnotatorModel, ParamsReadWrite):
     def setUseCustomBoundsOnly(self, value: bool) -> SentenceDetector:
         return self._set(useCustomBoundsOnly=value)
 
+    def setCustomBoundsStrategy(self, value: str) -> SentenceDetector:
+        """``"none"`` (default: drop the matched bound), ``"prepend"`` or ``"append"``, as in Spark NLP."""
+        from sparktag.core.sentences import CUSTOM_BOUNDS_STRATEGIES
+
+        if value not in CUSTOM_BOUNDS_STRATEGIES:
+            raise ValueError(
+                f"SentenceDetector.setCustomBoundsStrategy: {value!r} is not one of "
+                f"{', '.join(CUSTOM_BOUNDS_STRATEGIES)}"
+            )
+        return self._set(customBoundsStrategy=value)
+
+    def getCustomBoundsStrategy(self) -> str:
+        return self.getOrDefault(self.customBoundsStrategy)
+
+    def setSplitLength(self, value: int) -> SentenceDetector:
+        """Cut sentences longer than ``value`` characters at spaces (a single longer word stays whole)."""
+        if value < 1:
+            raise ValueError(f"SentenceDetector.setSplitLength: must be >= 1; got {value}")
+        return self._set(splitLength=value)
+
+    def getSplitLength(self) -> int | None:
+        return self.getOrDefault(self.splitLength) if self.isDefined(self.splitLength) else None
+
     def setExplodeSentences(self, value: bool) -> SentenceDetector:
         return self._set(explodeSentences=value)
 
@@ -122,6 +161,8 @@ class SentenceDetector(AnnotatorModel, ParamsReadWrite):
             detect_lists=self.getOrDefault(self.detectLists),
             custom_bounds=list(self.getOrDefault(self.customBounds)),
             use_custom_bounds_only=self.getOrDefault(self.useCustomBoundsOnly),
+            custom_bounds_strategy=self.getOrDefault(self.customBoundsStrategy),
+            split_length=self.getSplitLength(),
             min_length=self.getOrDefault(self.minLength),
             max_length=self.getOrDefault(self.maxLength),
         )

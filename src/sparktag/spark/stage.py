@@ -8,7 +8,13 @@ A stage implements :meth:`AnnotatorModel._annotator`, which returns a plain func
 
 ``_transform`` maps that function over the DataFrame with ``mapInArrow`` (Arrow in, Arrow out, no row
 objects), and :class:`sparktag.light.LightPipeline` calls the very same function in-process. The function
-must only close over plain, picklable values (configs, bytes, paths): it is shipped to Python workers.
+must only close over plain, picklable values (configs, small lookups): it is pickled into every task.
+
+A model's weights are not such a value: pickled into the function, they would travel with every task (and be
+re-sent, re-broadcast by pyspark above 1 MB, for every new DataFrame). A stage with weights closes over
+:func:`ship_files` instead: under ``_transform`` that is a Spark broadcast variable, created once per weights
+digest and application, which every executor fetches once and every Python worker unpickles once; under
+LightPipeline it is the in-process bytes, so LightPipeline runs exactly as before.
 
 Consecutive sparktag stages are fused into one ``mapInArrow``: a pipeline of five stages runs as one Python
 worker per task, not five. Unfused, every stage is a separate Python process per task, each batch crosses the
@@ -21,6 +27,7 @@ batch functions; the next stage extends the chain instead of stacking another op
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -89,8 +96,10 @@ class AnnotatorStage(Transformer, HasOutputCol):
         fields = [f for f in df.schema.fields if f.name != out]
         out_meta = column_metadata(self.outputAnnotatorType)
         schema = StructType([*fields, StructField(out, annotation_column_type(), True, out_meta)])
+        with _shipping_with(df.sparkSession.sparkContext):
+            annotate = self._annotator()
         mapper = _arrow_mapper(
-            self._annotator(), self._input_columns(), [f.name for f in fields], out, self._explode()
+            annotate, self._input_columns(), [f.name for f in fields], out, self._explode()
         )
         chain = _Chain(df, (mapper,), ((out, out_meta),))
         previous = getattr(df, _CHAIN_ATTR, None)
@@ -183,7 +192,94 @@ def _decode(array: Any) -> list[Any]:
     return array.to_pylist()
 
 
-__all__ = ["AnnotateFn", "AnnotatorApproach", "AnnotatorModel", "AnnotatorStage"]
+# -- shipping weights: once per executor, not once per task ----------------------------------------------
+
+Files = dict[str, bytes]
+
+_SHIPPING = threading.local()  # .context: the SparkContext of the _transform building a batch function
+_BROADCASTS: dict[tuple[str, str], Any] = {}  # (application id, weights digest) -> Broadcast
+
+
+@contextlib.contextmanager
+def _shipping_with(context: Any) -> Iterator[None]:
+    previous = getattr(_SHIPPING, "context", None)
+    _SHIPPING.context = context
+    try:
+        yield
+    finally:
+        _SHIPPING.context = previous
+
+
+class _InProcess:
+    """The files themselves (LightPipeline, or a function built outside ``_transform``)."""
+
+    def __init__(self, files: Files | Callable[[], Files]) -> None:
+        self.files = files
+
+    def __call__(self) -> Files:
+        return self.files() if callable(self.files) else self.files
+
+
+class _Broadcast:
+    """The files as a Spark broadcast variable: pickled as its id; its value is read once per Python worker."""
+
+    def __init__(self, broadcast: Any) -> None:
+        self.broadcast = broadcast
+
+    def __call__(self) -> Files:
+        return self.broadcast.value
+
+
+def ship_files(files: Files | Callable[[], Files], digest: str) -> Callable[[], Files]:
+    """A picklable getter of a stage's weight files for its batch function to close over.
+
+    Inside a stage's ``_transform`` (on a Spark driver) the files become a broadcast variable, one per
+    ``digest`` and application, reused by every later transform of the same weights: a task carries its id
+    (tens of bytes), each executor fetches the bytes once, and a Python worker unpickles them the first time it
+    calls the getter (call it only when the model is not loaded in that process yet). Elsewhere
+    (LightPipeline) the getter returns ``files`` as they are.
+
+    Args:
+        files: the weight files, by name (or a callable returning them, called only when needed).
+        digest: a digest of ``files``: equal digests share one broadcast.
+
+    Returns:
+        A zero-argument callable returning the files.
+    """
+    context = getattr(_SHIPPING, "context", None)
+    if context is None:
+        return _InProcess(files)
+    key = (context.applicationId, digest)
+    broadcast = _BROADCASTS.get(key)
+    if broadcast is None:
+        broadcast = _BROADCASTS[key] = context.broadcast(files() if callable(files) else files)
+    return _Broadcast(broadcast)
+
+
+def task_function_bytes(df: DataFrame) -> int:
+    """Bytes of the pickled function every task of ``df``'s fused sparktag stages carries (0 if none).
+
+    This is the command pyspark pickles for the ``mapInArrow`` (``cloudpickle``, as ``_prepare_for_python_RDD``
+    does): below ``spark.broadcast.UDFCompressionThreshold`` (1 MB) it travels inside every task and is
+    written to the Python worker for every task; above, pyspark broadcasts it per DataFrame and each task
+    still unpickles all of it.
+    """
+    from pyspark.serializers import CloudPickleSerializer
+
+    chain = getattr(df, _CHAIN_ATTR, None)
+    if not isinstance(chain, _Chain):
+        return 0
+    return len(CloudPickleSerializer().dumps(_compose(chain.mappers)))
+
+
+__all__ = [
+    "AnnotateFn",
+    "AnnotatorApproach",
+    "AnnotatorModel",
+    "AnnotatorStage",
+    "ship_files",
+    "task_function_bytes",
+]
 
 
 def limit_torch_threads_in_task() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from pyspark import keyword_only
@@ -191,6 +192,13 @@ class Tokenizer(Estimator, HasInputCols, HasOutputCol, _TokenizerParams, Annotat
         Tokenizer_...
     """
 
+    exceptionsPath: Param[str] = Param(
+        Params._dummy(),
+        "exceptionsPath",
+        "text file of exceptions, one per line; fit adds them to exceptions",
+        typeConverter=TypeConverters.toString,
+    )
+
     @keyword_only
     def __init__(
         self, *, inputCols: list[str] | None = None, outputCol: str | None = None, **kwargs: Any
@@ -199,9 +207,57 @@ class Tokenizer(Estimator, HasInputCols, HasOutputCol, _TokenizerParams, Annotat
         self._set_tokenizer_defaults()
         set_from_kwargs(self, self._input_kwargs)
 
+    def setExceptionsPath(
+        self, path: str, read_as: str = "TEXT", options: dict[str, str] | None = None
+    ) -> Any:
+        """A text file of exceptions, one per line (Spark NLP's signature); ``fit`` reads it into ``exceptions``.
+
+        Args:
+            path: a local path, a ``file:`` URI, or any Hadoop path (read with Spark).
+            read_as: ``"TEXT"`` or ``"SPARK"`` (Spark NLP's ``ReadAs``); both read the file's lines.
+            options: Spark NLP's ``{"format": "text"}``; only the text format exists.
+        """
+        how = str(getattr(read_as, "value", read_as)).upper()
+        if how not in ("TEXT", "SPARK"):
+            raise ValueError(f"setExceptionsPath: read_as must be 'TEXT' or 'SPARK'; got {read_as!r}")
+        fmt = (options or {}).get("format", "text")
+        if fmt != "text":
+            raise ValueError(
+                f"setExceptionsPath: only format 'text' (one exception per line) exists; got {fmt!r}"
+            )
+        return self._set(exceptionsPath=path)
+
     def _fit(self, dataset: Any) -> TokenizerModel:
         model = TokenizerModel()
         for param in self.params:
-            if self.isSet(param):
+            if self.isSet(param) and model.hasParam(param.name):
                 model._set(**{param.name: self.getOrDefault(param)})
+        if self.isDefined(self.exceptionsPath):
+            # as Spark NLP: the file's lines join the exceptions, and the model carries them (not the path)
+            from_file = read_exceptions(self.getOrDefault(self.exceptionsPath))
+            current = list(self.getOrDefault(self.exceptions))
+            model._set(exceptions=current + [e for e in from_file if e not in current])
         return model
+
+
+def read_exceptions(path: str) -> list[str]:
+    """The non-empty lines of an exceptions file (trailing whitespace removed), in file order.
+
+    Raises:
+        FileNotFoundError: the file does not exist, with what to do.
+    """
+    from sparktag.spark.persistence import is_local_path, local_path
+
+    if is_local_path(path):
+        local = local_path(path)
+        if not os.path.isfile(local):
+            raise FileNotFoundError(
+                f"Tokenizer.setExceptionsPath: {path} is not a file; give a text file with one exception per line"
+            )
+        with open(local, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    else:
+        from pyspark.sql import SparkSession
+
+        lines = [row[0] for row in SparkSession.active().read.text(path).collect()]
+    return [line.rstrip() for line in lines if line.strip()]

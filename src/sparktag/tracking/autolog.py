@@ -1,147 +1,283 @@
-"""MLflow autologging for NerDLApproach: one listener on the trainer's events, nothing patched in the trainer.
+"""``sparktag.mlflow.autolog()``: MLflow autologging of NerDLApproach training, built like ``mlflow.<flavor>``.
 
-``autolog()`` registers a listener factory in :data:`sparktag.spark.ner_dl.LISTENER_FACTORIES`; every
-``NerDLApproach.fit`` then gets an :class:`MlflowListener` which
+It is an MLflow autologging integration named ``sparktag`` (``autologging_integration``), and its patches are
+MLflow's ``safe_patch``es of ``NerDLApproach._fit`` and ``Pipeline._fit``, so MLflow's own rules apply as they
+do to ``mlflow.sklearn`` or ``mlflow.pytorch``: ``disable``, ``exclusive`` (no logging into a run the user
+started), ``silent``, an error in the tracking code never fails the fit, and
+``mlflow.utils.autologging_utils.disable_autologging()`` turns it off for a block.
 
-* on ``TrainingStarted`` logs every param (the approach's and the trainer's, secrets redacted);
-* after each epoch logs loss, lr, epoch time and the validation/test scores (token-level as Spark NLP's log,
-  strict entity-level as conlleval) in ONE ``log_batch`` call, step = epoch, so the UI shows them live;
-* on ``TrainingEnded`` logs the training log file, the charts (PNG), environment tags and ``best_epoch``.
+Inside a patched ``NerDLApproach._fit`` the listener factory registered in
+:data:`sparktag.spark.ner_dl.LISTENER_FACTORIES` hands the trainer an
+:class:`~sparktag.tracking.listener.MlflowListener` (params, live per-epoch metrics, charts, training log, tags,
+outage handling, run resume from checkpoints: see :mod:`sparktag.tracking.listener`). After a patched
+``Pipeline._fit`` that trained a NerDLApproach, the fitted ``PipelineModel`` is logged into the same run with
+sparktag's MLflow flavor (``log_models``), with its training DataFrame as a dataset input (``log_datasets``).
 
-It logs into the active run, or opens one and closes only that one. With ``log_models=True`` the fitted
-``PipelineModel`` holding the trained NerDLModel is logged with sparktag's MLflow flavor (and registered
-when ``registered_model_name`` is given), together with the training DataFrame as a dataset input.
-
-Checkpointed trainings (``checkpointPath``) continue their run when resumed: the listener keeps the run id in
-``<checkpointPath>/mlflow_run.json`` (beside the trainer's checkpoints, which know nothing of MLflow); a resumed
-training reopens that run (``mlflow.start_run(run_id=...)``), logs the restored epochs the run lacks (those
-whose checkpoint was written before the kill but whose metrics were not), never logs a (metric, step) the run
-already has, and ends it FINISHED. A run left RUNNING by the killed process is thereby finished.
-
-Tracking never breaks training: an MLflow error is a ``logging`` warning (once per kind) and the listener
-goes offline; everything it would have logged stays in memory and is written to a JSON file (path in the
-warning) that :func:`upload_pending` (``sparktag upload FILE``) sends to a tracking server later.
+``mlflow.autolog()`` knows only the integrations listed inside MLflow, so it never calls this one; sparktag
+reads the settings ``mlflow.autolog`` stores instead: ``mlflow.autolog(disable=True)`` called after
+``sparktag.mlflow.autolog()`` turns sparktag's autologging off as well.
 
     >>> import sparktag.mlflow
     >>> sparktag.mlflow.autolog()  # doctest: +SKIP
-    >>> model = pipeline.fit(train_df)  # params, per-epoch metrics, charts, log file in MLflow  # doctest: +SKIP
+    >>> model = pipeline.fit(train_df)  # params, per-epoch metrics, charts, log file, the model  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import contextvars
+import functools
+import inspect
 import logging
-import math
-import os
-import re
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
-from urllib.parse import urlparse
 
-from sparktag.ner.events import (
-    EpochEnded,
-    EpochStarted,
-    Evaluation,
-    Event,
-    Scores,
-    TrainingEnded,
-    TrainingStarted,
+from sparktag.tracking.environment import (
+    check_reachable,
+    environment_tags,
+    fail_fast_if_unreachable,
+    git_commit,
+    java_version,
 )
-from sparktag.tracking.redact import redact_params, redact_uri
+from sparktag.tracking.listener import (
+    INTEGRATION,
+    MAX_PARAM_CHARS,
+    RUN_FILE,
+    AutologConfig,
+    MlflowListener,
+    epoch_metrics,
+    scores_metrics,
+)
+from sparktag.tracking.pending import PENDING_PREFIX, read_pending, upload_pending, write_pending
 
 logger = logging.getLogger("sparktag.tracking")
 
-MAX_PARAM_CHARS = 6000  # MLflow's limit on a param value
-PENDING_PREFIX = "mlflow_pending_"
-RUN_FILE = "mlflow_run.json"  # in the trainer's checkpoint folder: the run a resumed training continues
+#: The versions of the libraries whose internals autologging patches (pyspark's ``Pipeline._fit``) or calls
+#: (MLflow's autologging machinery) that it is tested with, inclusive; "4.3" is every 4.3.x. Outside them
+#: ``autolog`` warns, or with ``disable_for_unsupported_versions=True`` stays off.
+SUPPORTED_VERSIONS: dict[str, tuple[str, str]] = {"pyspark": ("4.3", "4.3"), "mlflow": ("3.17", "3.17")}
 
-
-@dataclass(frozen=True)
-class AutologConfig:
-    """What :func:`autolog` was called with (see there)."""
-
-    log_models: bool = False
-    registered_model_name: str | None = None
-    silent: bool = False
-    log_charts: bool = True
-    log_datasets: bool = True
-    pending_dir: str | None = None  # where the pending JSON goes; None: outputLogsPath, else ./mlflow_pending
-    offline_reason: str | None = None  # set: do not contact MLflow at all, write the pending file
-
-
-_config: AutologConfig | None = None  # None: autologging is off
-_fit_listeners: list[MlflowListener] = []  # listeners created during a patched Pipeline.fit (log_models)
+_config: AutologConfig | None = None  # the settings of the latest call that turned autologging on
+_mlflow_settings_seen: object = None  # mlflow.autolog's stored settings when sparktag's autolog last ran
 _last_listener: MlflowListener | None = None
-_original_pipeline_fit: Callable[..., Any] | None = None
+# The settings of the NerDLApproach._fit running now in this thread/context (None: not autologged)
+_fit_config: contextvars.ContextVar[AutologConfig | None] = contextvars.ContextVar(
+    "sparktag_fit", default=None
+)
+# The listeners of the outermost autologged Pipeline._fit running now (None: none running)
+_pipeline_listeners: contextvars.ContextVar[list[MlflowListener] | None] = contextvars.ContextVar(
+    "sparktag_pipeline", default=None
+)
+
+__all__ = [
+    "MAX_PARAM_CHARS",
+    "PENDING_PREFIX",
+    "RUN_FILE",
+    "SUPPORTED_VERSIONS",
+    "AutologConfig",
+    "MlflowListener",
+    "autolog",
+    "autologging",
+    "check_reachable",
+    "environment_tags",
+    "epoch_metrics",
+    "fail_fast_if_unreachable",
+    "git_commit",
+    "is_enabled",
+    "java_version",
+    "last_listener",
+    "read_pending",
+    "scores_metrics",
+    "unsupported_versions",
+    "upload_pending",
+    "write_pending",
+]
 
 
 def autolog(
-    log_models: bool = False,
-    registered_model_name: str | None = None,
-    disable: bool = False,
-    silent: bool = False,
-    *,
-    log_charts: bool = True,
+    log_models: bool = True,
     log_datasets: bool = True,
+    log_input_examples: bool = False,
+    log_model_signatures: bool = True,
+    disable: bool = False,
+    exclusive: bool = False,
+    disable_for_unsupported_versions: bool = False,
+    silent: bool = False,
+    registered_model_name: str | None = None,
+    extra_tags: dict[str, str] | None = None,
+    log_charts: bool = True,
     pending_dir: str | None = None,
 ) -> None:
-    """Turn MLflow autologging of every ``NerDLApproach.fit`` on (or off with ``disable=True``).
+    """Turn MLflow autologging of every ``NerDLApproach`` fit on (or off), as ``mlflow.<flavor>.autolog()``.
+
+    Every fit then logs its params, per-epoch metrics (live, step = epoch), charts, training log and
+    environment tags; a ``Pipeline.fit`` holding the approach also logs the fitted pipeline as a model.
 
     Args:
-        log_models: also log the fitted ``PipelineModel`` (when the approach is fit inside a
-            ``Pipeline``) with sparktag's MLflow flavor, in the same run.
-        registered_model_name: register the logged model under this name (needs ``log_models``).
-        disable: remove the listener; training is no longer tracked.
-        silent: no warnings from autologging (errors still go to the pending file).
+        log_models: log the fitted ``PipelineModel`` (when the approach is fit inside a ``Pipeline``) with
+            sparktag's MLflow flavor, as ``model`` in the same run. A NerDLApproach fit on its own logs no
+            model: a lone NerDLModel cannot run on text (log one with ``sparktag.mlflow.log_model``).
+        log_datasets: with ``log_models``, log the ``Pipeline.fit`` DataFrame as the run's ``train`` input.
+        log_input_examples: save up to 5 texts of the training DataFrame as the logged model's input example
+            (otherwise the model has none).
+        log_model_signatures: give the logged model its signature (``text`` in, the entity table out).
+        disable: turn autologging off (and undo the patches).
+        exclusive: do not log into a run the user started (``with mlflow.start_run():``); only runs
+            autologging opens itself get its data.
+        disable_for_unsupported_versions: stay off when pyspark or MLflow is outside
+            :data:`SUPPORTED_VERSIONS` (otherwise autologging warns and runs).
+        silent: no event logs or warnings from MLflow or sparktag during setup and training; what could not
+            be logged still goes to the pending file.
+        registered_model_name: register the logged model under this name (a new version per fit).
+        extra_tags: tags for the run autologging opens (besides ``mlflow.autologging=sparktag``).
         log_charts: log the training charts as PNG artifacts (``charts/``).
-        log_datasets: with ``log_models``, log the ``Pipeline.fit`` DataFrame as a dataset input.
         pending_dir: where to write what could not be logged (default: the approach's ``outputLogsPath``,
             else ``./mlflow_pending``).
 
-    Calling it again replaces the settings; the listener is registered once.
+    Calling it again replaces the settings. ``mlflow.autolog(disable=True)`` called afterwards turns it off.
     """
+    if extra_tags is not None and not isinstance(extra_tags, dict):  # checked before MLflow stores it
+        raise TypeError(
+            f"autolog(extra_tags=...) takes a dict of tag names to values, not {type(extra_tags).__name__}"
+        )
+    settings = {name: value for name, value in locals().items() if name in _SETTINGS}
+    _integration()(**settings)
+    if disable:
+        _turn_off()  # MLflow's wrapper returns before calling the integration when disabling
+
+
+_SETTINGS = tuple(inspect.signature(autolog).parameters)
+
+
+def _turn_off() -> None:
+    """Forget the settings and unregister the listener factory (MLflow has reverted the patches)."""
     global _config
     from sparktag.spark import ner_dl
 
-    if disable:
-        _config = None
-        with contextlib.suppress(ValueError):
-            ner_dl.LISTENER_FACTORIES.remove(_factory)
-        _unpatch_pipeline_fit()
-        return
+    _config = None
+    # Unregistered, so the next autolog() appends it after any listener factory registered meanwhile
+    with contextlib.suppress(ValueError):
+        ner_dl.LISTENER_FACTORIES.remove(_factory)
+
+
+@functools.cache
+def _integration() -> Callable[..., None]:
+    """The MLflow integration ``sparktag``: built on the first call, so ``import sparktag`` loads no MLflow."""
+    from mlflow.utils.autologging_utils import autologging_integration
+
+    return autologging_integration(INTEGRATION)(_autolog)  # type: ignore[no-any-return]
+
+
+def _autolog(
+    log_models: bool = True,
+    log_datasets: bool = True,
+    log_input_examples: bool = False,
+    log_model_signatures: bool = True,
+    disable: bool = False,
+    exclusive: bool = False,
+    disable_for_unsupported_versions: bool = False,
+    silent: bool = False,
+    registered_model_name: str | None = None,
+    extra_tags: dict[str, str] | None = None,
+    log_charts: bool = True,
+    pending_dir: str | None = None,
+) -> None:
+    """The body of :func:`autolog` that MLflow's ``autologging_integration`` wraps and keeps the settings of
+    (``disable``, ``exclusive``, ``silent`` are read by ``safe_patch`` at every patched call)."""
+    global _config, _mlflow_settings_seen
+    from mlflow.utils.autologging_utils import AUTOLOGGING_INTEGRATIONS, safe_patch
+    from pyspark.ml import Pipeline
+
+    from sparktag.spark import ner_dl
+
+    outside = unsupported_versions()
+    if outside:
+        found = ", ".join(f"{name} {version}" for name, version in outside.items())
+        tested = ", ".join(f"{name} {low}..{high}" for name, (low, high) in SUPPORTED_VERSIONS.items())
+        if disable_for_unsupported_versions:
+            _turn_off()
+            if not silent:
+                logger.warning("sparktag autologging stays off: %s is outside the tested %s", found, tested)
+            return
+        if not silent:
+            logger.warning(
+                "sparktag autologging is tested with %s, not %s: if it fails, use a tested version",
+                tested,
+                found,
+            )
     _config = AutologConfig(
         log_models=log_models,
+        log_datasets=log_datasets,
+        log_input_examples=log_input_examples,
+        log_model_signatures=log_model_signatures,
         registered_model_name=registered_model_name,
+        extra_tags={str(k): str(v) for k, v in (extra_tags or {}).items()},
         silent=silent,
         log_charts=log_charts,
-        log_datasets=log_datasets,
         pending_dir=pending_dir,
     )
+    _mlflow_settings_seen = AUTOLOGGING_INTEGRATIONS.get("mlflow")
     if _factory not in ner_dl.LISTENER_FACTORIES:
         ner_dl.LISTENER_FACTORIES.append(_factory)
-    if log_models:
-        _patch_pipeline_fit()
-    else:
-        _unpatch_pipeline_fit()
+    # _fit, not fit: NerDLApproach and Pipeline define _fit themselves, while fit is Estimator's, which
+    # mlflow.pyspark.ml.autolog patches; both integrations then stay on whatever order they were enabled in.
+    safe_patch(INTEGRATION, ner_dl.NerDLApproach, "_fit", _patched_approach_fit)
+    safe_patch(INTEGRATION, Pipeline, "_fit", _patched_pipeline_fit)
+
+
+def unsupported_versions() -> dict[str, str]:
+    """``{package: installed version}`` of each package of :data:`SUPPORTED_VERSIONS` outside its range."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from packaging.version import Version
+
+    outside = {}
+    for package, (low, high) in SUPPORTED_VERSIONS.items():
+        try:
+            installed = Version(version(package))
+        except PackageNotFoundError:
+            continue
+        release = Version(installed.base_version).release
+        top = Version(high).release
+        if Version(installed.base_version) < Version(low) or release[: len(top)] > top:
+            outside[package] = str(installed)
+    return outside
 
 
 def is_enabled() -> bool:
-    """Whether autologging is on."""
-    return _config is not None
+    """Whether autologging is on (turned on, and not off through ``disable`` or ``mlflow.autolog``)."""
+    if _config is None:
+        return False
+    from mlflow.utils.autologging_utils import autologging_is_disabled
+
+    return not autologging_is_disabled(INTEGRATION) and not _disabled_by_mlflow_autolog()
+
+
+def _disabled_by_mlflow_autolog() -> bool:
+    """Whether ``mlflow.autolog(disable=True)`` was called after sparktag's autolog (and did not exclude it).
+
+    ``mlflow.autolog`` reaches only the integrations MLflow lists (``mlflow.sklearn``, ``mlflow.pyspark.ml``,
+    ...), but it is itself an autologging integration (``mlflow``) whose settings MLflow keeps: a new call
+    stores a new settings dict, so "a different one than when sparktag was set up" means "called since".
+    """
+    from mlflow.utils.autologging_utils import AUTOLOGGING_INTEGRATIONS
+
+    settings = AUTOLOGGING_INTEGRATIONS.get("mlflow")
+    if settings is None or settings is _mlflow_settings_seen or not settings.get("disable", False):
+        return False
+    return INTEGRATION not in (settings.get("exclude_flavors") or ())
 
 
 @contextlib.contextmanager
 def autologging(**settings: Any) -> Iterator[None]:
-    """Autologging on with ``settings`` inside the block, the previous state (on or off) restored after."""
-    before = _config
+    """Autologging on with ``settings`` (as :func:`autolog`'s) inside the block; the previous state after.
+
+    Unlike :func:`autolog`, ``log_models`` is False unless given: the callers of this block
+    (``run_experiment``, the benchmarks) log their model themselves.
+    """
+    settings.setdefault("log_models", False)
+    before = _current_settings()
     autolog(**settings)
     try:
         yield
@@ -149,14 +285,17 @@ def autologging(**settings: Any) -> Iterator[None]:
         if before is None:
             autolog(disable=True)
         else:
-            autolog(
-                log_models=before.log_models,
-                registered_model_name=before.registered_model_name,
-                silent=before.silent,
-                log_charts=before.log_charts,
-                log_datasets=before.log_datasets,
-                pending_dir=before.pending_dir,
-            )
+            autolog(**before)
+
+
+def _current_settings() -> dict[str, Any] | None:
+    """The settings autologging is on with now (as :func:`autolog` takes them), or None when it is off."""
+    if not is_enabled():
+        return None
+    from mlflow.utils.autologging_utils import AUTOLOGGING_INTEGRATIONS
+
+    stored = AUTOLOGGING_INTEGRATIONS.get(INTEGRATION) or {}
+    return {name: stored[name] for name in _SETTINGS if name in stored}
 
 
 def _set_offline(reason: str | None) -> None:
@@ -166,615 +305,97 @@ def _set_offline(reason: str | None) -> None:
         _config = replace(_config, offline_reason=reason)
 
 
-def _factory(approach: Any) -> MlflowListener | None:
-    if _config is None:
-        return None
-    global _last_listener
-    listener = MlflowListener(approach, _config)
-    _last_listener = listener
-    if _original_pipeline_fit is not None:
-        _fit_listeners.append(listener)
-    return listener
-
-
 def last_listener() -> MlflowListener | None:
     """The listener of the latest autologged fit (its ``run_id``, ``errors``, ``pending_file``)."""
     return _last_listener
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Metric names
-
-
-def _safe_key(text: str) -> str:
-    """An MLflow-valid metric key part (letters, digits, ``_ - . /`` and spaces are allowed)."""
-    return re.sub(r"[^A-Za-z0-9_\-./ ]", "_", text)
-
-
-def scores_metrics(prefix: str, level: str, scores: Scores) -> dict[str, float]:
-    """``{prefix}_{level}_{micro|macro}_{precision|recall|f1}`` (+ ``{prefix}_entity_f1_{TYPE}``)."""
-    out: dict[str, float] = {}
-    for average in ("micro", "macro"):
-        for metric in ("precision", "recall", "f1"):
-            out[f"{prefix}_{level}_{average}_{metric}"] = float(getattr(scores, f"{average}_{metric}"))
-    if level == "entity":
-        for entity, counts in scores.per_label.items():
-            out[f"{prefix}_entity_f1_{_safe_key(entity)}"] = counts.f1
-    return out
-
-
-def epoch_metrics(event: EpochEnded) -> dict[str, float]:
-    """Every metric of one epoch, by name (what the listener logs at step ``event.epoch``).
-
-    Names: ``loss``, ``lr``, ``epoch_time_s``; and for ``validation`` and ``test``:
-    ``<ds>_token_{micro,macro}_{precision,recall,f1}`` (Spark NLP's log), ``<ds>_entity_...`` (strict
-    conlleval), ``<ds>_entity_f1_<TYPE>``, ``<ds>_eval_time_s``.
-    """
-    metrics = {"loss": event.loss, "lr": event.lr, "epoch_time_s": event.elapsed_s}
-    evaluation: Evaluation | None
-    for name, evaluation in (("validation", event.validation), ("test", event.test)):
-        if evaluation is None:
-            continue
-        metrics.update(scores_metrics(name, "token", evaluation.token))
-        metrics.update(scores_metrics(name, "entity", evaluation.entity))
-        metrics[f"{name}_eval_time_s"] = evaluation.elapsed_s
-    return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and math.isfinite(v)}
+def _factory(approach: Any) -> MlflowListener | None:
+    """The MLflow listener of ``approach``'s training, when it runs inside an autologged ``_fit``."""
+    global _last_listener
+    config = _fit_config.get()
+    if config is None:
+        return None
+    listener = MlflowListener(approach, config)
+    _last_listener = listener
+    pipeline_listeners = _pipeline_listeners.get()
+    if pipeline_listeners is not None:
+        pipeline_listeners.append(listener)
+    return listener
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Environment tags
+# The patches (safe_patch calls them with the original method first; it has checked disable and exclusive)
 
 
-def environment_tags() -> dict[str, str]:
-    """Versions of sparktag, torch, pyspark, Java and Python, and the git commit of the working directory."""
-    import platform
-
-    import sparktag
-
-    tags = {"sparktag.version": sparktag.version(), "python.version": platform.python_version()}
-    for module in ("torch", "pyspark", "mlflow"):
-        mod = sys.modules.get(module)
-        if mod is None:
-            with contextlib.suppress(ImportError):
-                mod = __import__(module)
-        if mod is not None:
-            tags[f"{module}.version"] = str(getattr(mod, "__version__", "unknown"))
-    java = java_version()
-    if java:
-        tags["java.version"] = java
-    commit = git_commit()
-    if commit:
-        tags["mlflow.source.git.commit"] = commit
-    return tags
-
-
-def java_version() -> str | None:
-    """``17.0.12`` from ``java -version`` (``$JAVA_HOME/bin/java`` first), or None when there is no Java."""
-    home = os.environ.get("JAVA_HOME")
-    java = os.path.join(home, "bin", "java") if home else "java"
+def _patched_approach_fit(original: Callable[..., Any], self: Any, dataset: Any) -> Any:
+    config = _config
+    if config is None or _disabled_by_mlflow_autolog():
+        return original(self, dataset)
+    token = _fit_config.set(config)  # the factory gives this fit's trainer a listener
     try:
-        done = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    match = re.search(r'version "([^"]+)"', done.stderr + done.stdout)
-    return match.group(1) if match else None
-
-
-def git_commit(folder: str | None = None) -> str | None:
-    """The HEAD commit of the git repository holding ``folder`` (default: the working directory), or None."""
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, cwd=folder
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = done.stdout.strip()
-    return commit if done.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", commit) else None
-
-
-def check_reachable(uri: str, timeout_s: float = 3.0) -> str | None:
-    """None when an http(s) tracking server answers a TCP connect; else why not. Other stores: None.
-
-    A quick check before training, so an unreachable server costs seconds, not MLflow's minutes of retries.
-    """
-    parsed = urlparse(uri)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        return None
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    try:
-        with socket.create_connection((parsed.hostname, port), timeout=timeout_s):
-            return None
-    except OSError as err:
-        return f"cannot connect to {parsed.hostname}:{port} ({err.strerror or err})"
-
-
-@contextlib.contextmanager
-def fail_fast_if_unreachable(uri: str) -> Iterator[None]:
-    """MLflow calls inside the block make one attempt with a short timeout when ``uri`` cannot be reached:
-    ending a run on a server that went away must cost seconds, not MLflow's minutes of retries."""
-    if check_reachable(uri) is None:
-        yield
-        return
-    settings = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
-    saved = {k: os.environ.get(k) for k in settings}
-    os.environ.update(settings)
-    try:
-        yield
+        return original(self, dataset)
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        _fit_config.reset(token)
 
 
-# ---------------------------------------------------------------------------------------------------------
-# The listener
+def _patched_pipeline_fit(original: Callable[..., Any], self: Any, dataset: Any) -> Any:
+    config = _config
+    if config is None or _disabled_by_mlflow_autolog() or _pipeline_listeners.get() is not None:
+        return original(self, dataset)  # a pipeline inside a pipeline: the outermost one logs the model
+    listeners: list[MlflowListener] = []
+    token = _pipeline_listeners.set(listeners)
+    try:
+        model = original(self, dataset)
+    finally:
+        _pipeline_listeners.reset(token)
+    if config.log_models and listeners:
+        _log_fitted_pipeline(self, model, dataset, listeners[-1], config)
+    return model
 
 
-def _param_value(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= MAX_PARAM_CHARS else text[: MAX_PARAM_CHARS - 3] + "..."
-
-
-class MlflowListener:
-    """Logs one NerDLApproach training to MLflow from the trainer's events (see the module doc).
-
-    Args:
-        approach: the NerDLApproach being fit (for ``params_dict()``, ``log_path()``, ``uid``); may be None.
-        config: autologging settings.
-
-    After training: ``run_id``, ``metrics`` (every metric logged, in memory), ``pending_file`` (set when
-    something could not be logged), ``errors`` (one message per kind of failure) and ``resumed_run`` (True
-    when a resumed training reopened the run of the interrupted one).
-    """
-
-    def __init__(self, approach: Any = None, config: AutologConfig | None = None) -> None:
-        self.approach = approach
-        self.config = config or AutologConfig()
-        self.run_id: str | None = None
-        self.experiment_id: str | None = None
-        self.tracking_uri: str = ""
-        self.params: dict[str, str] = {}
-        self.metrics: list[dict[str, Any]] = []  # {"key", "value", "step", "timestamp"}
-        self.tags: dict[str, str] = {}
-        self.artifacts: list[tuple[str, str | None]] = []  # (local path, artifact dir)
-        self.errors: dict[str, str] = {}
-        self.pending_file: str | None = None
-        self.offline = False
-        self._opened_run = False
-        self._events: list[Event] = []
-        self._client: Any = None
-        self.resumed_run = False
-        self._logged: dict[str, set[int]] = {}  # metric -> steps the run had when this listener took it over
-
-    # -- events --------------------------------------------------------------------------------------
-    def on_event(self, event: Event) -> None:
-        if isinstance(event, (TrainingStarted, EpochEnded)) or type(event).__name__ == "EpochStarted":
-            self._events.append(event)
-        if isinstance(event, TrainingStarted):
-            self._on_started(event)
-        elif isinstance(event, EpochEnded):
-            self._on_epoch(event)
-        elif isinstance(event, TrainingEnded):
-            self._on_ended(event)
-
-    def _on_started(self, event: TrainingStarted) -> None:
-        import mlflow
-
-        self.tracking_uri = mlflow.get_tracking_uri()
-        if self.config.offline_reason:
-            self._go_offline("connect", self.config.offline_reason)
-        else:
-            unreachable = check_reachable(self.tracking_uri)
-            if unreachable:
-                self._go_offline("connect", unreachable)
-        if not self.offline:
-            resume_id = self._read_run_file(event.checkpoint_dir) if event.resumed_from else None
-            self._call("start run", lambda: self._start_run(resume_id, bool(event.history)))
-            if self.run_id is not None and event.checkpoint_dir:
-                self._write_run_file(event.checkpoint_dir)
-        params: dict[str, Any] = {}
-        if self.approach is not None and hasattr(self.approach, "params_dict"):
-            params.update(self.approach.params_dict())
-        params.update(event.params)
-        params.update(
-            graph=event.graph,
-            labels=event.labels,
-            chars=event.chars,
-            training_examples=event.training_examples,
-        )
-        self.params = {k: _param_value(v) for k, v in redact_params(params).items() if v is not None}
-        self._log_batch(params=self.params, what="params")
-        if event.history:
-            self._restore_history(event)
-        if self.offline:
-            self._write_pending()
-
-    def _start_run(self, resume_id: str | None = None, resumed: bool = False) -> None:
-        """Log into the active run, else reopen ``resume_id`` (the interrupted training's), else a new run."""
-        import mlflow
-        from mlflow.tracking import MlflowClient
-
-        self._client = MlflowClient()
-        active = mlflow.active_run()
-        if active is None:
-            if resume_id is not None and self._run_exists(resume_id):
-                try:
-                    active = mlflow.start_run(run_id=resume_id)
-                    self.resumed_run = True
-                except Exception as err:  # e.g. another experiment was set since: the user's choice wins
-                    self._warn(
-                        "resume run",
-                        f"cannot reopen the MLflow run {resume_id} of the interrupted training ({err}); "
-                        "logging the resumed training into a new run",
-                    )
-            if active is None:
-                active = mlflow.start_run()
-            self._opened_run = True
-        self.run_id = active.info.run_id
-        self.experiment_id = active.info.experiment_id
-        if resumed and (self.resumed_run or not self._opened_run):
-            # The run may hold epochs of the interrupted training: note which steps it has, to log none twice.
-            run = self._client.get_run(self.run_id)
-            for key in run.data.metrics:
-                self._logged[key] = {m.step for m in self._client.get_metric_history(self.run_id, key)}
-
-    def _run_exists(self, run_id: str) -> bool:
-        try:
-            run = self._client.get_run(run_id)
-        except Exception as err:
-            self._warn(
-                "resume run",
-                f"the MLflow run {run_id} of the interrupted training is not in the tracking store "
-                f"{redact_uri(self.tracking_uri)!r} ({type(err).__name__}); logging the resumed training into a "
-                "new run",
-            )
-            return False
-        if run.info.lifecycle_stage == "deleted":
-            self._warn(
-                "resume run", f"the MLflow run {run_id} of the interrupted training was deleted; new run"
-            )
-            return False
-        return True
-
-    def _read_run_file(self, checkpoint_dir: str | None) -> str | None:
-        """The run id a previous process of this training logged to (``mlflow_run.json``), if any."""
-        if not checkpoint_dir:
-            return None
-        path = Path(checkpoint_dir) / RUN_FILE
-        if not path.is_file():
-            return None
-        try:
-            run_id = json.loads(path.read_text(encoding="utf-8"))["run_id"]
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            self._warn(
-                "resume run", f"cannot read {path} ({err!r}); logging the resumed training into a new run"
-            )
-            return None
-        return str(run_id) if run_id else None
-
-    def _write_run_file(self, checkpoint_dir: str) -> None:
-        """Keep the run id beside the checkpoints (atomically), for the process that resumes this training."""
-        path = Path(checkpoint_dir) / RUN_FILE
-        payload = {
-            "format_version": 1,
-            "run_id": self.run_id,
-            "experiment_id": self.experiment_id,
-            "tracking_uri": redact_uri(self.tracking_uri),
-        }
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{RUN_FILE}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(payload, indent=1), encoding="utf-8")
-            os.replace(tmp, path)
-        except OSError as err:  # the run is still logged; only a later resume would open a new one
-            self._warn("run file", f"cannot write {path} ({err}); a resumed training would log to a new run")
-
-    def _restore_history(self, event: TrainingStarted) -> None:
-        """A resumed training: take the epochs done before the interruption as if this listener had seen them
-        (charts, best epoch, pending file), and log those the run does not have yet."""
-        now = int(time.time() * 1000)
-        batch = []
-        for ended in event.history:
-            self._events += [
-                EpochStarted(ended.epoch, ended.total_epochs, ended.lr, event.training_examples),
-                ended,
-            ]
-            for key, value in epoch_metrics(ended).items():
-                metric = {"key": key, "value": value, "step": ended.epoch, "timestamp": now}
-                self.metrics.append(metric)
-                batch.append(metric)
-        self._log_batch(metrics=self._unlogged(batch), what="metrics")
-
-    def _unlogged(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The metrics of ``batch`` whose step the run does not have yet (a resumed run logs nothing twice)."""
-        return [m for m in batch if m["step"] not in self._logged.get(m["key"], ())]
-
-    def _on_epoch(self, event: EpochEnded) -> None:
-        now = int(time.time() * 1000)
-        values = epoch_metrics(event)
-        batch = [{"key": k, "value": v, "step": event.epoch, "timestamp": now} for k, v in values.items()]
-        self.metrics.extend(batch)
-        self._log_batch(metrics=self._unlogged(batch), what="metrics")
-        if self.offline:
-            self._write_pending()  # after every epoch, so a crash later loses nothing
-
-    def _on_ended(self, event: TrainingEnded) -> None:
-        history = [e for e in self._events if isinstance(e, EpochEnded)]
-        best = event.best_epoch or _best_epoch(history)
-        final = {"epochs_run": float(event.epochs), "training_loop_time_s": event.elapsed_s}
-        if best is not None:
-            final["best_epoch"] = float(best)
-        now = int(time.time() * 1000)
-        batch = [{"key": k, "value": v, "step": 0, "timestamp": now} for k, v in final.items()]
-        self.metrics.extend(batch)
-        self.tags = {**environment_tags(), "sparktag.best_epoch_kept": str(event.best_epoch is not None)}
-        if self.approach is not None:
-            self.tags["sparktag.approach_uid"] = str(getattr(self.approach, "uid", ""))
-        self.tags = {k: str(v) for k, v in redact_params(self.tags).items()}
-        self._log_batch(metrics=self._unlogged(batch), tags=self.tags, what="tags")
-        self._log_files(history)
-        if self.offline:
-            self._write_pending()
-        if self._opened_run and not self.offline:
-            self._call("end run", self._end_run)
-
-    def _end_run(self) -> None:
-        import mlflow
-
-        active = mlflow.active_run()
-        if active is not None and active.info.run_id == self.run_id:
-            # end_run pops the run before telling the server, so a failure here leaves no run active
-            with fail_fast_if_unreachable(self.tracking_uri or ""), contextlib.suppress(Exception):
-                mlflow.end_run()
-
-    def _log_files(self, history: list[EpochEnded]) -> None:
-        log_path = self.approach.log_path() if self.approach is not None else None
-        if log_path and os.path.isfile(log_path):
-            self._log_artifact(log_path, "training_log")
-        if not self.config.log_charts or not history:
-            return
-        from sparktag.tracking.charts import history_from_events, write_charts
-
-        folder = self._local_dir("charts")
-        try:
-            written = write_charts(history_from_events(self._events), folder)
-        except Exception as err:  # a chart is not worth a failed run
-            self._warn("charts", f"could not draw the training charts: {err!r}")
-            return
-        for path in written.values():
-            self._log_artifact(path, "charts")
-
-    def _local_dir(self, name: str) -> str:
-        """A folder for files to log: kept under the pending dir when offline, else a temp dir."""
-        if self.offline:
-            folder = os.path.join(self._pending_dir(), f"{PENDING_PREFIX}{self._uid()}_{name}")
-            os.makedirs(folder, exist_ok=True)
-            return folder
-        return tempfile.mkdtemp(prefix=f"sparktag-{name}-")
-
-    def _log_artifact(self, path: str, artifact_dir: str | None) -> None:
-        self.artifacts.append((os.path.abspath(path), artifact_dir))
-        if not self.offline and self.run_id is not None:
-            self._call("artifacts", lambda: self._client.log_artifact(self.run_id, path, artifact_dir))
-
-    # -- MLflow calls that never raise ------------------------------------------------------------------
-    def _log_batch(
-        self,
-        params: dict[str, str] | None = None,
-        metrics: list[dict[str, Any]] | None = None,
-        tags: dict[str, str] | None = None,
-        what: str = "batch",
-    ) -> None:
-        if self.offline or self.run_id is None:
-            return
-
-        def send() -> None:
-            from mlflow.entities import Metric, Param, RunTag
-
-            param_list = [Param(k, v) for k, v in (params or {}).items()]
-            tag_list = [RunTag(k, v) for k, v in (tags or {}).items()]
-            metric_list = [Metric(m["key"], m["value"], m["timestamp"], m["step"]) for m in metrics or []]
-            # MLflow takes at most 100 params+tags and 1000 metrics per call; one epoch fits in one call.
-            while param_list or tag_list or metric_list:
-                p, param_list = param_list[:100], param_list[100:]
-                t, tag_list = tag_list[: 100 - len(p)], tag_list[100 - len(p) :]
-                m, metric_list = metric_list[:1000], metric_list[1000:]
-                self._client.log_batch(self.run_id, metrics=m, params=p, tags=t, synchronous=True)
-
-        self._call(what, send)
-
-    def _call(self, kind: str, fn: Callable[[], Any]) -> Any:
-        unreachable = check_reachable(self.tracking_uri) if self.tracking_uri else None
-        if unreachable:  # the server went away: go offline now, not after MLflow's minutes of retries
-            self._go_offline(kind, unreachable)
-            return None
-        try:
-            return fn()
-        except Exception as err:  # tracking must never break training
-            if kind == "params" and "Changing param values is not allowed" in str(err):
-                # the same run was given these params with other values (a second fit in one run)
-                self._warn(kind, f"params not logged: the run already has other values ({err})")
-                return None
-            self._go_offline(kind, f"{type(err).__name__}: {err}")
-            return None
-
-    def _go_offline(self, kind: str, reason: str) -> None:
-        self.offline = True
-        self._warn(
-            kind,
-            f"MLflow logging failed ({kind}) for tracking URI {redact_uri(self.tracking_uri)!r}: "
-            f"{redact_uri(reason)}. Training goes on; everything is kept in memory and written to "
-            f"{self._pending_path()} (upload it later with: sparktag upload {self._pending_path()} "
-            "--tracking-uri URI)",
-        )
-
-    def _warn(self, kind: str, message: str) -> None:
-        if kind in self.errors:
-            return
-        self.errors[kind] = message
-        if not self.config.silent:
-            logger.warning("%s", message)
-
-    # -- the pending file -------------------------------------------------------------------------------
-    def _uid(self) -> str:
-        return str(getattr(self.approach, "uid", None) or id(self))
-
-    def _pending_dir(self) -> str:
-        if self.config.pending_dir:
-            return self.config.pending_dir
-        logs = self.approach.getOrDefault("outputLogsPath") if self.approach is not None else ""
-        return logs or os.path.join(os.getcwd(), "mlflow_pending")
-
-    def _pending_path(self) -> str:
-        return os.path.abspath(os.path.join(self._pending_dir(), f"{PENDING_PREFIX}{self._uid()}.json"))
-
-    def _write_pending(self) -> None:
-        path = self._pending_path()
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        payload = {
-            "format_version": 1,
-            "tracking_uri": redact_uri(self.tracking_uri),
-            "run_id": self.run_id,
-            "errors": self.errors,
-            "params": self.params,
-            "metrics": self.metrics,
-            "tags": self.tags,
-            "artifacts": [{"path": p, "artifact_path": d} for p, d in self.artifacts],
-        }
-        tmp = path + ".tmp"
-        Path(tmp).write_text(json.dumps(payload, indent=1), encoding="utf-8")
-        os.replace(tmp, path)
-        self.pending_file = path
-
-
-def _best_epoch(history: list[EpochEnded]) -> int | None:
-    """The epoch with the best validation (else test) token micro F1, the trainer's monitored score."""
-    scored = [(e.validation or e.test, e.epoch) for e in history]
-    scored = [(ev, epoch) for ev, epoch in scored if ev is not None]
-    if not scored:
-        return None
-    return max(scored, key=lambda pair: (pair[0].token.micro_f1, -pair[1]))[1]  # type: ignore[union-attr]
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Uploading what could not be logged
-
-
-def upload_pending(path: str, tracking_uri: str | None = None, experiment_name: str | None = None) -> str:
-    """Send a pending file (written when MLflow was unreachable) to a tracking server.
-
-    When the run the training had opened exists on that server (it went away mid-training and is back), the
-    same run is completed: only the params, metric steps and tags it lacks are added, then it is marked
-    FINISHED, so nothing is duplicated. Otherwise a new run holds everything.
-
-    Args:
-        path: the ``mlflow_pending_*.json`` file.
-        tracking_uri: where to upload (default: MLflow's current tracking URI).
-        experiment_name: the experiment of a new run (default: MLflow's default experiment).
-
-    Returns:
-        The id of the run that now holds the training's data.
-    """
-    from mlflow.entities import Metric, Param
-    from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
-
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    client = MlflowClient(tracking_uri) if tracking_uri else MlflowClient()
-    tags = {**data.get("tags", {}), "sparktag.uploaded_from": os.path.abspath(path)}
-    params = dict(data.get("params", {}))
-    metrics = [Metric(m["key"], m["value"], m["timestamp"], m["step"]) for m in data.get("metrics", [])]
-    run = None
-    if data.get("run_id"):
-        with contextlib.suppress(MlflowException):
-            run = client.get_run(data["run_id"])
-    if run is not None:  # the interrupted run: add what it lacks
-        run_id = run.info.run_id
-        params = {k: v for k, v in params.items() if k not in run.data.params}
-        stored = {
-            (key, m.step) for key in {m.key for m in metrics} for m in client.get_metric_history(run_id, key)
-        }
-        metrics = [m for m in metrics if (m.key, m.step) not in stored]
-        tags = {k: v for k, v in tags.items() if run.data.tags.get(k) != v}
-        for key, value in tags.items():
-            client.set_tag(run_id, key, value)
-    else:
-        experiment_id = "0"
-        if experiment_name:
-            found = client.get_experiment_by_name(experiment_name)
-            experiment_id = found.experiment_id if found else client.create_experiment(experiment_name)
-        run_id = client.create_run(experiment_id, tags=tags).info.run_id
-    param_list = [Param(k, v) for k, v in params.items()]
-    for i in range(0, len(param_list), 100):
-        client.log_batch(run_id, params=param_list[i : i + 100])
-    for i in range(0, len(metrics), 1000):
-        client.log_batch(run_id, metrics=metrics[i : i + 1000])
-    for artifact in data.get("artifacts", []):
-        local = artifact["path"]
-        if os.path.isdir(local):
-            client.log_artifacts(run_id, local, artifact.get("artifact_path"))
-        elif os.path.isfile(local):
-            client.log_artifact(run_id, local, artifact.get("artifact_path"))
-        else:
-            logger.warning("pending artifact %s is gone; not uploaded", local)
-    client.set_terminated(run_id)
-    return run_id
-
-
-# ---------------------------------------------------------------------------------------------------------
-# log_models: the PipelineModel only exists after Pipeline.fit returns
-
-
-def _patch_pipeline_fit() -> None:
-    global _original_pipeline_fit
-    from pyspark.ml import Pipeline
-
-    if _original_pipeline_fit is not None:
-        return
-    original = Pipeline.fit
-    _original_pipeline_fit = original
-
-    def fit(self: Any, dataset: Any, params: Any = None) -> Any:
-        start = len(_fit_listeners)
-        model = original(self, dataset, params)
-        listeners = _fit_listeners[start:]
-        del _fit_listeners[start:]
-        if _config is not None and _config.log_models and listeners:
-            _log_fitted_pipeline(model, dataset, listeners[-1], _config)
-        return model
-
-    fit.__doc__ = original.__doc__
-    fit.__wrapped__ = original  # type: ignore[attr-defined]
-    Pipeline.fit = fit  # type: ignore[method-assign]
-
-
-def _unpatch_pipeline_fit() -> None:
-    global _original_pipeline_fit
-    if _original_pipeline_fit is None:
-        return
-    from pyspark.ml import Pipeline
-
-    Pipeline.fit = _original_pipeline_fit  # type: ignore[method-assign]
-    _original_pipeline_fit = None
-
-
-def _log_fitted_pipeline(model: Any, dataset: Any, listener: MlflowListener, config: AutologConfig) -> None:
+def _log_fitted_pipeline(
+    pipeline: Any, model: Any, dataset: Any, listener: MlflowListener, config: AutologConfig
+) -> None:
     """Log the fitted pipeline (and its training DataFrame) into the run the listener logged to."""
     if listener.offline or listener.run_id is None:
         return
     import mlflow
 
     def log() -> None:
+        from mlflow.data.spark_dataset import from_spark
+
         from sparktag.tracking import flavor
 
         active = mlflow.active_run()
         with contextlib.ExitStack() as stack:
             if active is None or active.info.run_id != listener.run_id:
                 stack.enter_context(mlflow.start_run(run_id=listener.run_id))
-            if config.log_datasets:
-                mlflow.log_input(mlflow.data.from_spark(dataset, name="train"), context="training")
-            flavor.log_model(model, "model", registered_model_name=config.registered_model_name)
+            # Beside mlflow.pyspark.ml.autolog, that integration has logged the DataFrame already
+            if config.log_datasets and listener.foreign_autolog is None:
+                mlflow.log_input(from_spark(dataset, name="train"), context="training")
+            flavor.log_model(
+                model,
+                "model",
+                registered_model_name=config.registered_model_name,
+                input_example=_input_example(pipeline, dataset) if config.log_input_examples else False,
+                signature=None if config.log_model_signatures else False,  # None: the flavor's signature
+            )
 
     listener._call("model", log)
+
+
+def _input_example(pipeline: Any, dataset: Any, rows: int = 5) -> Any:
+    """Up to ``rows`` texts of the column the pipeline's first stage reads, as the flavor's input frame; None
+    (the flavor's one-sentence example) when that column is not a column of ``dataset``."""
+    import pandas as pd
+
+    from sparktag.tracking.flavor import INPUT_COLUMN
+
+    stages = pipeline.getStages()
+    first = stages[0] if stages else None
+    column = first.getOrDefault("inputCol") if first is not None and first.hasParam("inputCol") else None
+    if not column or column not in dataset.columns:
+        return None
+    texts = [row[0] for row in dataset.select(column).limit(rows).collect() if isinstance(row[0], str)]
+    return pd.DataFrame({INPUT_COLUMN: texts}) if texts else None

@@ -32,13 +32,21 @@ from pathlib import Path
 from typing import Any
 
 from sparktag.ner.progress import EpochProgress
+from sparktag.tracking.preflight import check_config
 from sparktag.tracking.redact import redact_params, redact_uri
+from sparktag.tracking.settings import TrackingSettings, open_experiment, resolve_settings, use_settings
 
 Echo = Callable[[str], None]
 
-
-#: tags of experiments sparktag creates: the MLflow UI then opens them on their runs, not the GenAI overview
-EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
+#: NerDLApproach params that are ExperimentConfig fields: ``params={"maxEpochs": 2}`` sets ``max_epochs``
+PARAM_FIELDS = {
+    "maxEpochs": "max_epochs",
+    "lr": "lr",
+    "batchSize": "batch_size",
+    "dropout": "dropout",
+    "validationSplit": "validation_split",
+    "randomSeed": "random_seed",
+}
 
 
 def _print(line: str) -> None:
@@ -54,15 +62,18 @@ class ExperimentConfig:
         test_path: CoNLL test file, tagged after training and scored.
         embeddings: a local Hugging Face model folder, or a model name for ``BertEmbeddings.pretrained``.
         max_epochs, lr, batch_size, dropout, validation_split, random_seed: NerDLApproach's params.
-        experiment_name: the MLflow experiment (created if missing).
+        experiment_name: the MLflow experiment (created if missing); ``None``: ``MLFLOW_EXPERIMENT_NAME``,
+            else ``MLFLOW_EXPERIMENT_ID``, else ``sparktag``.
         model_name: register the model under this name (``None``: log it without registering).
         alias: registry alias set on the new version (``champion``), when ``model_name`` is set.
-        tracking_uri: MLflow tracking URI; a local SQLite file by default.
+        tracking_uri: MLflow tracking URI; ``None``: ``MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db``.
+        registry_uri: MLflow model registry URI; ``None``: ``MLFLOW_REGISTRY_URI``, else the tracking URI's.
         artifact_location: where a new experiment keeps its artifacts (``s3://bucket/prefix``, a folder);
             ``None``: the tracking store's default. An existing experiment keeps its own.
         output_dir: folder of every local file (model, predictions, reports, logs, charts).
         log_model: log the fitted pipeline with sparktag's MLflow flavor.
-        params: any other NerDLApproach params by name (``{"useBestModel": true, "lstmHidden": 64}``).
+        params: any other NerDLApproach params by name (``{"useBestModel": true, "lstmHidden": 64}``);
+            one that is a field above (``maxEpochs``, ``lr``, ``batchSize``, ...) sets that field.
     """
 
     train_path: str
@@ -74,27 +85,36 @@ class ExperimentConfig:
     dropout: float = 0.5
     validation_split: float = 0.1
     random_seed: int = 0
-    experiment_name: str = "sparktag"
+    experiment_name: str | None = None
     model_name: str | None = None
     alias: str = "champion"
-    tracking_uri: str = "sqlite:///mlflow.db"
+    tracking_uri: str | None = None
+    registry_uri: str | None = None
     artifact_location: str | None = None
     output_dir: str = "sparktag_output"
     log_model: bool = True
     params: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # one place per setting: a field's NerDLApproach name in params (--params.maxEpochs 2) sets the field
+        self.params = dict(self.params)
+        for name, key in PARAM_FIELDS.items():
+            if name in self.params:
+                setattr(self, key, self.params.pop(name))
+
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], **overrides: Any) -> ExperimentConfig:
-        """Read a ``.toml`` (Python 3.11+) or ``.json`` config file; ``overrides`` win over the file.
+        """Read a ``.toml`` or ``.json`` config file; ``overrides`` win over the file.
 
         Relative ``train_path``/``test_path``/``embeddings`` folders are taken relative to the file.
         """
         file = Path(path)
         text = file.read_text(encoding="utf-8")
         if file.suffix.lower() == ".toml":
-            if sys.version_info < (3, 11):
-                raise ValueError(f"{file}: TOML configs need Python 3.11+ (tomllib); use a .json config")
-            import tomllib
+            if sys.version_info >= (3, 11):
+                import tomllib
+            else:  # Python 3.10: the tomli backport, a dependency of sparktag there
+                import tomli as tomllib
 
             data = tomllib.loads(text)
         else:
@@ -119,7 +139,63 @@ class ExperimentConfig:
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as a JSON-able dict (what :meth:`from_file` reads back)."""
         return dataclasses.asdict(self)
+
+    def with_overrides(self, overrides: dict[str, Any]) -> ExperimentConfig:
+        """A copy with ``overrides`` applied, spaCy style: field names, or ``params.NAME`` for NerDLApproach.
+
+        Text values (from a command line) are converted to the field's type; a ``params.NAME`` text is read
+        as JSON when it parses (``2``, ``true``, ``[1, 2]``), else kept as a string.
+
+        Raises:
+            ValueError: an unknown name, or a value of the wrong type; the message lists the known names.
+
+        Example:
+            >>> ExperimentConfig("a", "b").with_overrides({"params.maxEpochs": "2", "lr": "0.01"}).max_epochs
+            2
+        """
+        fields = {f.name: f for f in dataclasses.fields(self) if f.name != "params"}
+        values = self.to_dict()
+        for key, value in overrides.items():
+            section, dot, name = key.partition(".")
+            if dot and section == "params" and name:
+                values["params"][name] = _from_text(value) if isinstance(value, str) else value
+            elif key in fields:
+                values[key] = _convert(key, str(fields[key].type), value)
+            else:
+                raise ValueError(
+                    f"unknown setting {key!r}; known: {', '.join(sorted(fields))}, or params.NAME for any "
+                    "NerDLApproach param (params.maxEpochs, params.lstmHidden, ...)"
+                )
+        return type(self)(**values)
+
+
+def _from_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _convert(key: str, kind: str, value: Any) -> Any:
+    """``value`` (text from a command line, or already typed) as the type ``kind`` of field ``key``."""
+    if not isinstance(value, str):
+        return value
+    if "None" in kind and value.lower() in ("null", "none", ""):
+        return None
+    try:
+        if kind.startswith("int"):
+            return int(value)
+        if kind.startswith("float"):
+            return float(value)
+    except ValueError:
+        raise ValueError(f"{key}: expected {kind.split()[0]}, got {value!r}") from None
+    if kind.startswith("bool"):
+        if value.lower() not in ("true", "false", "1", "0"):
+            raise ValueError(f"{key}: expected true or false, got {value!r}")
+        return value.lower() in ("true", "1")
+    return value
 
 
 @dataclass
@@ -134,6 +210,7 @@ class ExperimentResult:
         scores: final test-set metrics by name (``final_entity_micro_f1``, ``final_tag_accuracy``, ...).
         output_dir: the local folder with every file.
         tracking_error: why (part of) the tracking failed, with how to upload the local files; else ``None``.
+        settings: where the run was tracked (the resolved tracking URI, experiment, and their sources).
     """
 
     run_id: str | None
@@ -144,6 +221,14 @@ class ExperimentResult:
     output_dir: str
     tracking_error: str | None = None
     timings_s: dict[str, float] = field(default_factory=dict)
+    settings: TrackingSettings | None = None
+
+    def destination(self) -> str:
+        """One line saying where the run went (URIs redacted), for the end of a command's output."""
+        where = self.settings.describe() if self.settings else "nowhere"
+        if self.run_id is None:
+            return f"not tracked (MLflow at {where} was not reached); every file is in {self.output_dir}"
+        return f"tracked as run {self.run_id} in {where}"
 
 
 @contextlib.contextmanager
@@ -159,19 +244,6 @@ def _listening(listener: Any) -> Iterator[None]:
         yield
     finally:
         ner_dl.LISTENER_FACTORIES.remove(factory)
-
-
-@contextlib.contextmanager
-def _tracking_uri(uri: str) -> Iterator[None]:
-    import mlflow
-
-    # None when the user never set one: restoring None brings MLflow's default (which follows the cwd) back
-    previous = mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None
-    mlflow.set_tracking_uri(uri)
-    try:
-        yield
-    finally:
-        mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]
 
 
 def _embeddings_stage(name_or_folder: str) -> Any:
@@ -267,45 +339,65 @@ def _dataset(df: Any, path: str, name: str) -> Any:
 def upload_commands(output_dir: str, config: ExperimentConfig) -> str:
     """The commands that send a finished experiment's local files to the tracking server later."""
     out = os.path.abspath(output_dir)
-    uri = redact_uri(config.tracking_uri)
-    return f"sparktag upload {out} --tracking-uri {uri!r} --experiment {config.experiment_name!r}" + (
-        f" --model-name {config.model_name!r} --alias {config.alias!r}" if config.model_name else ""
-    )
+    uri = redact_uri(config.tracking_uri or "")
+    command = f"sparktag upload {out}"
+    if uri:
+        command += f" --tracking-uri {uri!r}"
+    if config.experiment_name:
+        command += f" --experiment {config.experiment_name!r}"
+    if config.model_name:
+        command += f" --model-name {config.model_name!r} --alias {config.alias!r}"
+    return command
 
 
 def run_experiment(
-    config: ExperimentConfig, *, spark: Any = None, echo: Echo | None = _print
+    config: ExperimentConfig,
+    *,
+    spark: Any = None,
+    echo: Echo | None = _print,
+    default_experiment: str = "sparktag",
 ) -> ExperimentResult:
     """Train, evaluate, save and track a NerDL model in one call (see the module doc).
 
     Args:
-        config: what to train on and where to track it.
+        config: what to train on and where to track it; unset ``tracking_uri``/``experiment_name``/
+            ``registry_uri`` follow MLflow's ``MLFLOW_*`` environment variables (see
+            :mod:`sparktag.tracking.settings`).
         spark: a SparkSession (default: ``sparktag.start()``).
         echo: where progress lines and the summary go (``None``: silent).
+        default_experiment: the experiment when neither the config nor ``MLFLOW_EXPERIMENT_*`` names one.
 
     Returns:
         An :class:`ExperimentResult`. Tracking failures do not raise: they are in ``tracking_error``.
 
     Raises:
-        FileNotFoundError, ValueError: unreadable data, unknown embeddings or params (before training).
+        FileNotFoundError, ValueError: unreadable data, unknown embeddings or params (before Spark starts).
     """
+    say: Echo = echo or (lambda _line: None)
+    check_config(config)  # bad input fails here, in seconds, before Spark starts
+    settings = resolve_settings(
+        config.tracking_uri,
+        config.experiment_name,
+        config.registry_uri,
+        default_experiment=default_experiment,
+    )
+    config = dataclasses.replace(
+        config, tracking_uri=settings.tracking_uri, experiment_name=settings.experiment_name
+    )
+    out = Path(config.output_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    from sparktag.tracking.upload import TRACKED_FILE, mark_tracked
+
+    (out / TRACKED_FILE).unlink(missing_ok=True)  # a new experiment in this folder, not yet tracked
+
     import mlflow
 
     import sparktag
     from sparktag.tracking.autolog import check_reachable, fail_fast_if_unreachable
     from sparktag.training import CoNLL
 
-    say: Echo = echo or (lambda _line: None)
-    out = Path(config.output_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "experiment_config.json").write_text(
-        json.dumps(redact_params(config.to_dict()), indent=1), encoding="utf-8"
-    )
     timings: dict[str, float] = {}
     spark = spark or sparktag.start()
-    for path in (config.train_path, config.test_path):
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"CoNLL file {path!r} does not exist (config train_path/test_path)")
     started = time.perf_counter()
     reader = CoNLL()
     train_df = reader.readDataset(spark, config.train_path).cache()
@@ -316,37 +408,37 @@ def run_experiment(
 
     errors: list[str] = []
     run_id = experiment_id = None
-    with _tracking_uri(config.tracking_uri):
+    with use_settings(dataclasses.replace(settings, registry_uri=config.registry_uri)):
         # 1. open the run (or note why not: then everything is written locally only)
-        unreachable = check_reachable(config.tracking_uri)
+        unreachable = check_reachable(settings.tracking_uri)
         if unreachable:
-            errors.append(f"tracking server {redact_uri(config.tracking_uri)} unreachable: {unreachable}")
+            errors.append(f"tracking server {redact_uri(settings.tracking_uri)} unreachable: {unreachable}")
         else:
             try:
-                found = mlflow.get_experiment_by_name(config.experiment_name)
-                experiment_id = (
-                    found.experiment_id
-                    if found
-                    else mlflow.create_experiment(
-                        config.experiment_name,
-                        artifact_location=config.artifact_location,
-                        tags=EXPERIMENT_TAGS,
-                    )
+                experiment_id, name = open_experiment(settings, config.artifact_location)
+                config = dataclasses.replace(config, experiment_name=name)
+                run = mlflow.start_run(
+                    run_id=settings.run_id,
+                    experiment_id=None if settings.run_id else experiment_id,
+                    run_name=None if settings.run_id else config.model_name or None,
                 )
-                run = mlflow.start_run(experiment_id=experiment_id, run_name=config.model_name or None)
                 run_id = run.info.run_id
-                say(
-                    f"MLflow run {run_id} in experiment {config.experiment_name!r} ({redact_uri(config.tracking_uri)})"
-                )
+                say(f"MLflow run {run_id} in experiment {name!r} ({redact_uri(settings.tracking_uri)})")
             except Exception as err:
                 errors.append(f"could not start an MLflow run: {redact_uri(str(err))}")
+        (out / "experiment_config.json").write_text(
+            json.dumps(redact_params(config.to_dict()), indent=1), encoding="utf-8"
+        )
         try:
             result = _run(config, pipeline, train_df, test_df, out, sizes, timings, errors, run_id, say)
         finally:
             if run_id is not None:
-                with fail_fast_if_unreachable(config.tracking_uri), contextlib.suppress(Exception):
+                with fail_fast_if_unreachable(settings.tracking_uri), contextlib.suppress(Exception):
                     mlflow.end_run()
     result.experiment_id = experiment_id
+    result.settings = dataclasses.replace(settings, experiment_name=config.experiment_name)
+    if run_id is not None and result.tracking_error is None:
+        mark_tracked(out, result)
     _summary(result, config, sizes, say)
     return result
 
@@ -366,10 +458,9 @@ def _run(
     from pyspark.ml import PipelineModel
 
     from sparktag.annotator import NerDLModel
-    from sparktag.ner.metrics import classification_report, entity_report, entity_scores
     from sparktag.tracking import autolog as autolog_module
     from sparktag.tracking.autolog import autologging
-    from sparktag.tracking.charts import plot_confusion
+    from sparktag.tracking.evaluation import write_test_reports
 
     # 2. fit with autologging: params and per-epoch metrics go to MLflow as training runs
     say(f"training on {int(sizes['training_size'])} sentences ({config.embeddings})...")
@@ -410,17 +501,8 @@ def _run(
 
     # 4. score: scikit-learn's token report (the guide's) and conlleval's entity report
     rows = predictions.select("token", "label", "ner").collect()
-    words, gold, pred = gold_and_predicted(rows)
-    report_text, report = classification_report(gold, pred)
-    entities = entity_scores(gold, pred)
-    n_tokens = sum(len(s) for s in gold)
-    correct = sum(g == p for gs, ps in zip(gold, pred, strict=True) for g, p in zip(gs, ps, strict=True))
-    entity_text = entity_report(entities, tokens=n_tokens, correct_tokens=correct)
-    (out / "classification_report.txt").write_text(report_text, encoding="utf-8")
-    (out / "entity_report.txt").write_text(entity_text + "\n", encoding="utf-8")
-    plot_confusion(gold, pred, out / "charts" / "confusion_matrix.png")
-    scores = report_metrics(report)
-    scores.update(autolog_module.scores_metrics("final", "entity", entities))
+    _words, gold, pred = gold_and_predicted(rows)
+    scores, n_tokens = write_test_reports(gold, pred, out)
     sizes["test_tokens"] = float(n_tokens)
     (out / "scores.json").write_text(json.dumps({**scores, **sizes, **timings}, indent=1), encoding="utf-8")
     local_uri = str(pipeline_path)
@@ -543,6 +625,8 @@ def _summary(result: ExperimentResult, config: ExperimentConfig, sizes: dict[str
         if k.startswith("final_entity_f1_")
     ]
     rows.append(("output folder", result.output_dir))
+    if result.settings is not None:
+        rows.append(("tracking", result.settings.describe()))
     width = max(len(k) for k, _ in rows)
     say("")
     for key, value in rows:
@@ -551,62 +635,10 @@ def _summary(result: ExperimentResult, config: ExperimentConfig, sizes: dict[str
         say(f"\nWARNING: {result.tracking_error}")
 
 
-def upload_experiment(
-    output_dir: str,
-    tracking_uri: str,
-    experiment_name: str = "sparktag",
-    model_name: str | None = None,
-    alias: str = "champion",
-    spark: Any = None,
-) -> str:
-    """Send an experiment's local files (written while the server was unreachable) to a tracking server.
+def __getattr__(name: str) -> Any:
+    # upload_experiment and tracked_run moved to sparktag.tracking.upload; old imports keep working
+    if name in ("upload_experiment", "tracked_run", "mark_tracked"):
+        from sparktag.tracking import upload
 
-    The training params and per-epoch metrics come from the ``mlflow_pending_*.json`` file autologging
-    wrote; scores, reports, charts and the output folder from ``output_dir``; the pipeline from
-    ``output_dir/model/pipeline`` (logged with sparktag's flavor, registered when ``model_name`` is given).
-
-    Returns:
-        The new run's id.
-    """
-    import mlflow
-    from pyspark.ml import PipelineModel
-
-    import sparktag
-    from sparktag.tracking import flavor
-    from sparktag.tracking.autolog import PENDING_PREFIX, upload_pending
-
-    out = Path(output_dir).resolve()
-    if not (out / "scores.json").is_file():
-        raise FileNotFoundError(f"{out} holds no finished experiment (no scores.json); nothing to upload")
-    with _tracking_uri(tracking_uri):
-        pending = sorted(out.glob(f"{PENDING_PREFIX}*.json"))
-        if pending:
-            run_id = upload_pending(str(pending[-1]), tracking_uri, experiment_name)
-        else:
-            found = mlflow.get_experiment_by_name(experiment_name)
-            experiment_id = (
-                found.experiment_id
-                if found
-                else mlflow.create_experiment(experiment_name, tags=EXPERIMENT_TAGS)
-            )
-            run_id = mlflow.tracking.MlflowClient().create_run(experiment_id).info.run_id
-        with mlflow.start_run(run_id=run_id):
-            mlflow.log_metrics(json.loads((out / "scores.json").read_text(encoding="utf-8")))
-            for name in (
-                "classification_report.txt",
-                "entity_report.txt",
-                "scores.json",
-                "experiment_config.json",
-            ):
-                if (out / name).is_file():
-                    mlflow.log_artifact(str(out / name))
-            if (out / "charts").is_dir():
-                mlflow.log_artifacts(str(out / "charts"), "charts")
-            mlflow.log_artifacts(str(out), "output")
-            if (out / "model" / "pipeline").is_dir():
-                spark = spark or sparktag.start()
-                model = PipelineModel.load(str(out / "model" / "pipeline"))
-                flavor.log_model(
-                    model, "model", registered_model_name=model_name, alias=alias if model_name else None
-                )
-    return run_id
+        return getattr(upload, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

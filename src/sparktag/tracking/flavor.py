@@ -10,15 +10,20 @@ Shaped like MLflow's own flavors (``mlflow.sklearn``, ``mlflow.spacy``)::
 The ``pipeline/`` folder is written with json + pyarrow when every stage is a sparktag stage, so saving
 needs no SparkSession, and it is read back either by Spark (``PipelineModel.load``) or without a JVM
 (:class:`~sparktag.light.LightPipeline`). The ``python_function`` flavor runs the pipeline through
-LightPipeline: text in, one row per entity out (see :class:`SparktagModel`), so
-``mlflow models serve -m models:/NAME@champion --env-manager local`` never starts Spark, and a BERT encoder
+LightPipeline: one row per input text out, its entities in an ``entities`` array (or, with the inference
+param ``output="flat"``, one row per entity; see :class:`SparktagModel`). So
+``mlflow models serve -m models:/NAME@champion --env-manager local`` never starts Spark,
+``mlflow.pyfunc.spark_udf(spark, "models:/NAME@champion")`` scores a DataFrame of texts in Spark's Python
+workers without a second JVM, and ``mlflow.models.evaluate`` gets one prediction per row; a BERT encoder
 (MiniLM, ...) runs on :mod:`sparktag.embeddings.bert` without importing transformers. Two environment
 variables tune serving: :data:`THREADS_ENV` (torch threads per request, default 1) and :data:`PRECISION_ENV`
 (``bfloat16`` matrix products, opt-in).
 
-sparktag is not on PyPI: ``requirements.txt`` pins ``sparktag==<version>`` beside torch, transformers,
-pyspark (imported for its ``Params`` classes only), pyarrow, pandas, numpy and mlflow, so serve with
-``--env-manager local`` from an environment where sparktag is installed.
+sparktag is not on a package index, so the model carries it: ``wheels/`` holds a wheel of the sparktag that
+saved it (:mod:`sparktag.tracking.wheel`), and ``requirements.txt`` lists that wheel by its model-relative path
+beside pinned torch, transformers, pyspark (imported for its ``Params`` classes only), pyarrow, pandas, numpy
+and mlflow. ``mlflow models serve`` with MLflow's default environment manager (virtualenv) builds the serving
+environment from the model alone; ``--env-manager local`` skips that and uses the current environment.
 
 Example:
     >>> import sparktag.mlflow
@@ -48,8 +53,16 @@ _logger = logging.getLogger("sparktag.mlflow")
 FLAVOR_NAME = "sparktag"
 PIPELINE_DIR = "pipeline"
 INPUT_COLUMN = "text"
-#: the entity table the pyfunc returns, in column order
-OUTPUT_COLUMNS = ("text_index", "chunk", "entity", "begin", "end", "confidence")
+#: the inference param that picks the pyfunc's output layout, its values, and the default
+OUTPUT_PARAM = "output"
+OUTPUT_LAYOUTS = ("nested", "flat")
+DEFAULT_OUTPUT = "nested"
+#: the pyfunc's default output ("nested"): one row per input text, its entities in one array column
+OUTPUT_COLUMNS = ("entities",)
+#: the fields of each entity in that array, in order
+ENTITY_FIELDS = ("chunk", "entity", "begin", "end", "confidence")
+#: the output with ``output="flat"``: one row per entity, ``text_index`` naming its input row
+FLAT_COLUMNS = ("text_index", *ENTITY_FIELDS)
 DEFAULT_INPUT_EXAMPLE = ["Maria Lopez joined Northwind Bank in Lisbon."]
 #: torch intra-op threads while the pyfunc predicts; one thread gives the lowest latency for the small
 #: batches a server sees (7 ms vs 200 ms p50 measured on a busy 2-core box); "0" leaves torch as it is.
@@ -61,10 +74,16 @@ PRECISION_ENV = "SPARKTAG_ENCODER_PRECISION"
 
 
 # -- requirements and signature ----------------------------------------------------------------------
-def get_default_pip_requirements() -> list[str]:
+def get_default_pip_requirements(sparktag_wheel: str | None = None) -> list[str]:
     """What a saved sparktag model needs to load and predict, pinned to this environment's versions.
 
-    ``sparktag`` itself is not on PyPI: its pin documents the version; install it before serving.
+    Args:
+        sparktag_wheel: the model-relative path of the sparktag wheel saved in the model (:func:`save_model`
+            writes ``wheels/sparktag-<version>-<build>-py3-none-any.whl``). Without it sparktag is pinned by
+            version, which only an index that has sparktag can install.
+
+    Returns:
+        Requirement lines: sparktag first, then ``name==version`` of its serving dependencies.
     """
     from importlib.metadata import version
 
@@ -84,11 +103,11 @@ def get_default_pip_requirements() -> list[str]:
             "mlflow",
         )
     ]
-    return [f"sparktag=={sparktag.__version__}", *pinned]
+    return [sparktag_wheel or f"sparktag=={sparktag.__version__}", *pinned]
 
 
 def default_signature() -> ModelSignature:
-    """Input: one column of texts. Output: the entity table (one row per entity).
+    """Input: one column of texts. Output: one row per text, its entities. Params: the output layout.
 
     The input column is left unnamed on purpose: MLflow's schema check then lets both a frame with a
     ``text`` column (``{"dataframe_records": [{"text": ...}]}``) and a bare list of strings
@@ -96,23 +115,33 @@ def default_signature() -> ModelSignature:
     ``string``: with ``string`` the scoring server casts ``{"inputs": [null, 42]}`` to the texts ``"None"``
     and ``"42"`` before the model sees them, so a wrong request got entities for text nobody sent. With
     ``Any`` the values arrive as sent and :func:`_texts` rejects what is not a string (an HTTP 400).
+
+    The output is declared as one object per row, ``{"entities": [{chunk, entity, begin, end, confidence},
+    ...]}``, which is what each row of the default output is. It is an object and not a named ``entities``
+    column of arrays because ``mlflow.pyfunc.spark_udf`` infers its result type from this schema: an object
+    becomes ``struct<entities: array<struct<...>>>``, which MLflow 3 converts, while a lone array column
+    becomes a top-level ``array<struct<...>>``, which MLflow 3's UDF cannot fill (it turns each row's
+    DataFrame values into the array's elements and fails in Arrow). ``confidence`` is optional (null when
+    the tagger gave none). The ``output`` param (default ``"nested"``; ``"flat"`` for one row per entity)
+    is declared so the scoring server accepts ``{"inputs": [...], "params": {"output": "flat"}}``.
     """
     from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, Schema
-    from mlflow.types.schema import AnyType
+    from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
+    from mlflow.types.schema import AnyType, Array, Object, Property
 
+    entity = Object(
+        [
+            Property("chunk", "string"),
+            Property("entity", "string"),
+            Property("begin", "long"),
+            Property("end", "long"),
+            Property("confidence", "double", required=False),
+        ]
+    )
     return ModelSignature(
         inputs=Schema([ColSpec(AnyType())]),
-        outputs=Schema(
-            [
-                ColSpec("long", "text_index"),
-                ColSpec("string", "chunk"),
-                ColSpec("string", "entity"),
-                ColSpec("long", "begin"),
-                ColSpec("long", "end"),
-                ColSpec("double", "confidence"),
-            ]
-        ),
+        outputs=Schema([ColSpec(Object([Property(OUTPUT_COLUMNS[0], Array(entity))]))]),
+        params=ParamSchema([ParamSpec(OUTPUT_PARAM, "string", DEFAULT_OUTPUT)]),
     )
 
 
@@ -137,7 +166,8 @@ def save_model(
         mlflow_model: the ``mlflow.models.Model`` this flavor is added to (``Model.log`` passes it).
         input_example: an example input; by default a one-sentence ``text`` frame. Pass ``False`` for none.
         signature: by default ``text`` (string) in, the entity table out; ``False`` for none.
-        pip_requirements: replaces the default requirements (:func:`get_default_pip_requirements`).
+        pip_requirements: replaces the default requirements (:func:`get_default_pip_requirements`); the
+            model's sparktag wheel is still put first unless a line names sparktag itself.
         extra_pip_requirements: added to the default requirements.
         metadata: free-form metadata stored in MLmodel.
         conda_env: a conda environment (dict or YAML path) instead of pip requirements.
@@ -150,32 +180,23 @@ def save_model(
     import pyspark
     import yaml
     from mlflow import pyfunc
+    from mlflow.exceptions import MlflowException
     from mlflow.models import Model
     from mlflow.models.model import MLMODEL_FILE_NAME
-    from mlflow.models.utils import _save_example
-    from mlflow.utils.environment import (
-        _CONDA_ENV_FILE_NAME,
-        _CONSTRAINTS_FILE_NAME,
-        _PYTHON_ENV_FILE_NAME,
-        _REQUIREMENTS_FILE_NAME,
-        _process_conda_env,
-        _process_pip_requirements,
-        _PythonEnv,
-        _validate_env_arguments,
-    )
-    from mlflow.utils.file_utils import get_total_file_size, write_to
-    from mlflow.utils.model_utils import (
-        _validate_and_copy_code_paths,
-        _validate_and_prepare_target_save_path,
-    )
+    from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS
 
     import sparktag
+    from sparktag.tracking import mlflow_private as private
+    from sparktag.tracking.wheel import WHEELS_DIR, write_sparktag_wheel
 
-    _validate_env_arguments(conda_env, pip_requirements, extra_pip_requirements)
+    private.validate_env_arguments(conda_env, pip_requirements, extra_pip_requirements)
     stages = _fitted_stages(pipeline_model)
     path = os.path.abspath(path)
-    _validate_and_prepare_target_save_path(path)
-    code_dir_subpath = _validate_and_copy_code_paths(code_paths, path)
+    if os.path.isdir(path) and any(os.scandir(path)):
+        raise MlflowException(f"cannot save the model to {path}: the folder already exists and is not empty; "
+                              "give a new path or empty it first", error_code=RESOURCE_ALREADY_EXISTS)  # fmt: skip
+    os.makedirs(path, exist_ok=True)
+    code_dir_subpath = private.validate_and_copy_code_paths(code_paths, path)
 
     uid = pipeline_model.uid if _is_pipeline_model(pipeline_model) else None
     from sparktag.spark.persistence import save_pipeline
@@ -193,7 +214,7 @@ def save_model(
 
         input_example = pd.DataFrame({INPUT_COLUMN: DEFAULT_INPUT_EXAMPLE})
     if input_example is not None and input_example is not False:
-        _save_example(mlflow_model, input_example, path)
+        private.save_example(mlflow_model, input_example, path)
     if signature is None and runnable:
         signature = default_signature()
     if signature:
@@ -222,27 +243,62 @@ def save_model(
             "saving only the sparktag flavor (no python_function flavor, so no `mlflow models serve`): %s",
             why,
         )
-    if size := get_total_file_size(path):
-        mlflow_model.model_size_bytes = size
-    mlflow_model.save(os.path.join(path, MLMODEL_FILE_NAME))
 
     if conda_env is None:
-        default_reqs = get_default_pip_requirements() if pip_requirements is None else None
-        conda_env, pip_reqs, constraints = _process_pip_requirements(
-            default_reqs,
-            list(pip_requirements) if isinstance(pip_requirements, (list, tuple)) else pip_requirements,
+        # sparktag is on no package index: the model carries it as a wheel, installed from the model's folder
+        user_reqs = (
+            list(pip_requirements) if isinstance(pip_requirements, (list, tuple)) else pip_requirements
+        )
+        wheel = None
+        if user_reqs is None or (
+            isinstance(user_reqs, list) and not any(_names_sparktag(r) for r in user_reqs)
+        ):
+            wheel = f"{WHEELS_DIR}/{write_sparktag_wheel(os.path.join(path, WHEELS_DIR))}"
+        if isinstance(user_reqs, list) and wheel is not None:
+            user_reqs = [wheel, *user_reqs]
+        conda_env, pip_reqs, constraints = private.process_pip_requirements(
+            get_default_pip_requirements(wheel) if user_reqs is None else None,
+            user_reqs,
             list(extra_pip_requirements)
             if isinstance(extra_pip_requirements, (list, tuple))
             else extra_pip_requirements,
         )
     else:
-        conda_env, pip_reqs, constraints = _process_conda_env(conda_env)
+        conda_env, pip_reqs, constraints = private.process_conda_env(conda_env)
     with open(os.path.join(path, _CONDA_ENV_FILE_NAME), "w", encoding="utf-8") as f:
         yaml.safe_dump(conda_env, stream=f, default_flow_style=False)
     if constraints:
-        write_to(os.path.join(path, _CONSTRAINTS_FILE_NAME), "\n".join(constraints))
-    write_to(os.path.join(path, _REQUIREMENTS_FILE_NAME), "\n".join(pip_reqs))
-    _PythonEnv.current().to_yaml(os.path.join(path, _PYTHON_ENV_FILE_NAME))
+        _write_text(os.path.join(path, _CONSTRAINTS_FILE_NAME), "\n".join(constraints))
+    _write_text(os.path.join(path, _REQUIREMENTS_FILE_NAME), "\n".join(pip_reqs))
+    private.PythonEnv.current().to_yaml(os.path.join(path, _PYTHON_ENV_FILE_NAME))
+    # the size MLflow shows counts every file of the model (pipeline, wheel, environment files)
+    mlflow_model.model_size_bytes = sum(
+        os.path.getsize(os.path.join(root, name)) for root, _, names in os.walk(path) for name in names
+    )
+    mlflow_model.save(os.path.join(path, MLMODEL_FILE_NAME))
+
+
+# The files of MLflow's model format (documented names; MLflow keeps them as private constants).
+_CONDA_ENV_FILE_NAME = "conda.yaml"
+_PYTHON_ENV_FILE_NAME = "python_env.yaml"
+_REQUIREMENTS_FILE_NAME = "requirements.txt"
+_CONSTRAINTS_FILE_NAME = "constraints.txt"
+
+
+def _names_sparktag(requirement: str) -> bool:
+    """Whether a requirement line installs sparktag (``sparktag==0.1.0``, ``./sparktag-0.1.0-...whl``, ...)."""
+    import re
+
+    line = requirement.strip()
+    return bool(
+        re.match(r"sparktag\s*([\[=<>!~;@]|$)", line, re.I)
+        or re.search(r"(^|[/\\])sparktag-[^/\\]*\.whl$", line, re.I)
+    )
+
+
+def _write_text(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
 
 
 def log_model(
@@ -334,13 +390,13 @@ def load_model(
     Returns:
         A ``PipelineModel`` or a ``LightPipeline``.
     """
-    from mlflow.tracking.artifact_utils import _download_artifact_from_uri
+    from mlflow.artifacts import download_artifacts
 
     if kind not in ("pipeline", "light"):
         raise ValueError(
             f"kind must be 'pipeline' (Spark PipelineModel) or 'light' (LightPipeline); got {kind!r}"
         )
-    local = _download_artifact_from_uri(artifact_uri=model_uri, output_path=dst_path)
+    local = download_artifacts(artifact_uri=model_uri, dst_path=dst_path)
     pipeline_dir = _pipeline_dir(local, model_uri)
     if kind == "light":
         from sparktag.light import LightPipeline
@@ -354,7 +410,18 @@ def load_model(
             f"load_model({model_uri!r}, kind='pipeline') returns a Spark PipelineModel and needs an active "
             "SparkSession (start one with sparktag.start()); use kind='light' to run without Spark"
         )
-    return PipelineModel.load(pipeline_dir)
+    from sparktag.spark.persistence import load_stage_local, read_metadata_local
+
+    try:
+        # Read by the driver alone: on a cluster the executors cannot see the folder the model was downloaded to.
+        stages = load_stage_local(pipeline_dir)
+    except (ValueError, ImportError):
+        # A JVM stage (its class is a Scala one, or it says so): Spark's reader, which reads with the executors
+        # (pass a dst_path they can reach).
+        return PipelineModel.load(pipeline_dir)
+    model = PipelineModel(stages if isinstance(stages, list) else [stages])
+    model._resetUid(read_metadata_local(pipeline_dir)["uid"])
+    return model
 
 
 def _pipeline_dir(local: str, model_uri: str) -> str:
@@ -416,12 +483,27 @@ def _set_precision(stages: Sequence[Any], precision: str | None) -> None:
 
 # -- pyfunc ---------------------------------------------------------------------------------------------
 class SparktagModel:
-    """The pyfunc model: texts in, one row per entity out, all in-process through LightPipeline.
+    """The pyfunc model: texts in, their entities out, all in-process through LightPipeline (no JVM).
 
-    ``predict`` accepts a pandas DataFrame with a ``text`` column, a list of strings, or one string, and
-    returns a DataFrame with the columns of :data:`OUTPUT_COLUMNS`: ``text_index`` (the input row),
-    ``chunk`` (the entity's text), ``entity`` (its type), ``begin``/``end`` (inclusive character offsets
-    into that text) and ``confidence`` (NaN when the tagger gave none).
+    ``predict`` accepts a pandas DataFrame with a ``text`` column, a list of strings, or one string. By
+    default (inference param ``output="nested"``) it returns one row per input text, in input order, with
+    one column, ``entities``: a list of ``{"chunk", "entity", "begin", "end", "confidence"}`` dicts, where
+    ``chunk`` is the entity's text, ``entity`` its type, ``begin``/``end`` inclusive character offsets into
+    that text and ``confidence`` None when the tagger gave none. A text without entities gets an empty list.
+    This is the shape ``mlflow.pyfunc.spark_udf`` (a struct column per row), ``mlflow.models.evaluate`` and
+    batch scoring assume: the n-th prediction belongs to the n-th input.
+
+    With ``params={"output": "flat"}`` it returns the flat entity table instead, one row per entity, the
+    columns of :data:`FLAT_COLUMNS`: ``text_index`` (the input row) then the same five fields
+    (``confidence`` NaN when missing). It suits a REST client that wants a table
+    (``{"inputs": [...], "params": {"output": "flat"}}``), not a Spark UDF, which must return one row per
+    input row: inside a Spark task ``"flat"`` is refused with an error saying so.
+
+    Example:
+        >>> model = mlflow.pyfunc.load_model("models:/ner@champion")  # doctest: +SKIP
+        >>> model.predict(["Maria Lopez lives in Lisbon."])["entities"][0]  # doctest: +SKIP
+        [{'chunk': 'Maria Lopez', 'entity': 'PER', 'begin': 0, 'end': 10, 'confidence': 0.98}, ...]
+        >>> model.predict(["Maria Lopez lives in Lisbon."], params={"output": "flat"})  # doctest: +SKIP
     """
 
     def __init__(self, light: LightPipeline, entities: dict[str, Any] | None = None) -> None:
@@ -437,26 +519,80 @@ class SparktagModel:
         self.predict(DEFAULT_INPUT_EXAMPLE)
 
     def predict(self, model_input: Any, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        import numpy as np
-        import pandas as pd
+        """Tag the texts of ``model_input``.
+
+        Args:
+            model_input: a DataFrame with a ``text`` column, a list of strings, or one string.
+            params: ``{"output": "nested"}`` (default: one row per text, an ``entities`` list each) or
+                ``{"output": "flat"}`` (one row per entity).
+
+        Returns:
+            A DataFrame: the :data:`OUTPUT_COLUMNS` (nested) or the :data:`FLAT_COLUMNS` (flat).
+
+        Raises:
+            MlflowException: bad input or params (a server answers 400 with the message).
+        """
         from mlflow.exceptions import MlflowException
 
         try:
+            output = self._output_layout(params)
             texts = _texts(model_input)
         except (TypeError, ValueError) as err:
             # an MlflowException reaches a server's client as a 400 with this message (others become 500s)
             raise MlflowException.invalid_parameter_value(str(err)) from err
-        rows: list[tuple[int, str, str, int, int, float]] = []
-        if texts:
-            for i, annotations in enumerate(self._annotate(texts)):
-                rows.extend((i, *_entity_row(a)) for a in self._chunks(annotations))
+        found = [self._chunks(row) for row in self._annotate(texts)] if texts else []
+        return self._flat(found) if output == "flat" else self._nested(found)
+
+    @staticmethod
+    def _output_layout(params: dict[str, Any] | None) -> str:
+        output = (params or {}).get(OUTPUT_PARAM, DEFAULT_OUTPUT)
+        if output not in OUTPUT_LAYOUTS:
+            raise ValueError(
+                f"params {{{OUTPUT_PARAM!r}: {output!r}}} is not an output layout; use "
+                f'"nested" (one row per text with its entities, the default) or "flat" (one row per entity)'
+            )
+        if output == "flat":
+            from pyspark import TaskContext
+
+            if TaskContext.get() is not None:
+                # a Spark UDF must give one row per input row: more rows fail in Spark with an Arrow error
+                raise ValueError(
+                    f'params {{{OUTPUT_PARAM!r}: "flat"}} gives one row per entity, but inside Spark '
+                    "(mlflow.pyfunc.spark_udf) each input row needs exactly one output row: drop the "
+                    "params, and explode the entities column (F.explode('prediction.entities'))"
+                )
+        return output
+
+    @staticmethod
+    def _nested(found: list[list[Any]]) -> pd.DataFrame:
+        import pandas as pd
+
+        rows = []
+        for chunks in found:
+            entities = []
+            for chunk in chunks:
+                values = _entity_row(chunk)
+                entity = dict(zip(ENTITY_FIELDS, values, strict=True))
+                if math.isnan(values[-1]):
+                    entity["confidence"] = None  # null in JSON and in Spark; NaN is not valid JSON
+                entities.append(entity)
+            rows.append(entities)
+        # object dtype even for no rows (an empty list would make a float64 column)
+        return pd.DataFrame({OUTPUT_COLUMNS[0]: pd.Series(rows, dtype=object)})
+
+    @staticmethod
+    def _flat(found: list[list[Any]]) -> pd.DataFrame:
+        import numpy as np
+        import pandas as pd
+
+        rows = [(i, *_entity_row(chunk)) for i, chunks in enumerate(found) for chunk in chunks]
         # typed columns built directly: DataFrame(rows).astype({...}) took milliseconds of every request
-        columns = list(zip(*rows, strict=True)) if rows else [() for _ in OUTPUT_COLUMNS]
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in FLAT_COLUMNS]
         dtypes = (np.int64, object, object, np.int64, np.int64, np.float64)
         return pd.DataFrame(
             {
                 name: np.asarray(values, dtype=dtype)
-                for name, values, dtype in zip(OUTPUT_COLUMNS, columns, dtypes, strict=True)
+                for name, values, dtype in zip(FLAT_COLUMNS, columns, dtypes, strict=True)
             }
         )
 
@@ -605,6 +741,7 @@ def _entity_source(stages: Sequence[Any]) -> dict[str, Any] | None:
 
 __all__ = [
     "FLAVOR_NAME",
+    "FLAT_COLUMNS",
     "OUTPUT_COLUMNS",
     "SparktagModel",
     "default_signature",

@@ -1,0 +1,491 @@
+"""Finisher and EmbeddingsFinisher: annotation columns -> plain columns (strings, string arrays, vectors).
+
+Spark NLP's params, defaults and output columns: ``Finisher`` writes ``finished_<col>`` (an ``array<string>`` of
+results, or one ``string`` joined with ``annotationSplitSymbol``) and, with ``includeMetadata`` on an array
+output, ``finished_<col>_metadata`` (``map<string,string>``); ``EmbeddingsFinisher`` writes ``finished_<col>``
+as ``array<array<float>>``, or ``array<vector>`` with ``outputAsVector``.
+
+The values come from plain functions (:meth:`Finisher.finish_row`, :meth:`EmbeddingsFinisher.finish_row`)
+that the Spark stage maps over Arrow batches and :meth:`sparktag.light.LightPipeline.finish` calls in-process,
+so both paths give the same values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from pyspark import keyword_only
+from pyspark.ml import Transformer
+from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.sql import DataFrame
+
+from sparktag.annotation import Annotation, AnnotatorType
+from sparktag.spark.params import HasInputCols, set_from_kwargs
+from sparktag.spark.persistence import ParamsReadWrite
+
+_ANNOTATION_FIELDS = {"annotatorType", "begin", "end", "result", "metadata", "embeddings"}
+_EMBEDDING_TYPES = (AnnotatorType.WORD_EMBEDDINGS, AnnotatorType.SENTENCE_EMBEDDINGS)
+
+
+def java_float_string(value: float) -> str:
+    """A float32 value written as Java's ``Float.toString`` writes it (how Spark NLP joins vector values).
+
+    The shortest digits that read back as the same float32, in plain notation for ``1e-3 <= |x| < 1e7`` and as
+    ``d.dddE<n>`` otherwise, always with a digit after the point.
+
+    Example:
+        >>> [java_float_string(x) for x in (1.0, 0.1, -2.5e-4, 12345678.0, 0.0)]
+        ['1.0', '0.1', '-2.5E-4', '1.2345678E7', '0.0']
+    """
+    import numpy as np
+
+    x = np.float32(value)
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    if x == 0:
+        return "-0.0" if math.copysign(1.0, float(x)) < 0 else "0.0"
+    sign = "-" if x < 0 else ""
+    mantissa, exponent = np.format_float_scientific(abs(x), unique=True, trim="-").split("e")
+    digits = mantissa.replace(".", "")  # shortest significant digits, first one non-zero
+    exp = int(exponent)
+    if 1e-3 <= abs(float(x)) < 1e7:
+        if exp >= 0:
+            whole, frac = digits[: exp + 1].ljust(exp + 1, "0"), digits[exp + 1 :]
+        else:
+            whole, frac = "0", "0" * (-exp - 1) + digits
+        return f"{sign}{whole}.{frac or '0'}"
+    return f"{sign}{digits[0]}.{digits[1:] or '0'}E{exp}"
+
+
+def _annotation_result(a: Annotation, value_split: str, parse_embeddings: bool) -> str:
+    if parse_embeddings and a.annotator_type in _EMBEDDING_TYPES:
+        return value_split.join(java_float_string(x) for x in a.embeddings)
+    return a.result
+
+
+def _is_annotation_column(data_type: Any) -> bool:
+    from pyspark.sql.types import ArrayType, StructType
+
+    return (
+        isinstance(data_type, ArrayType)
+        and isinstance(data_type.elementType, StructType)
+        and set(data_type.elementType.names) >= _ANNOTATION_FIELDS
+    )
+
+
+class _FinisherParams(HasInputCols):
+    outputCols: Param[list[str]] = Param(
+        Params._dummy(),
+        "outputCols",
+        "output column names, one per input column (empty: finished_<input column>)",
+        typeConverter=TypeConverters.toListString,
+    )
+    cleanAnnotations: Param[bool] = Param(
+        Params._dummy(),
+        "cleanAnnotations",
+        "whether to drop every annotation column from the output",
+        typeConverter=TypeConverters.toBoolean,
+    )
+
+    def setOutputCols(self, *value: Any) -> Any:
+        """Output column names: ``setOutputCols("a", "b")`` or a list."""
+        from sparktag.spark.params import _cols
+
+        return self._set(outputCols=_cols(value))
+
+    def getOutputCols(self) -> list[str]:
+        """The output columns: ``outputCols``, or ``finished_<input column>`` for each input column."""
+        given = list(self.getOrDefault(self.outputCols))
+        return given or ["finished_" + col for col in self.getInputCols()]
+
+    def setCleanAnnotations(self, value: bool) -> Any:
+        return self._set(cleanAnnotations=value)
+
+    def getCleanAnnotations(self) -> bool:
+        return self.getOrDefault(self.cleanAnnotations)
+
+    # -- the Spark side, shared by both finishers --------------------------------------------------------
+    def finish_row(self, columns: dict[str, list[Annotation]]) -> dict[str, Any]:  # pragma: no cover
+        """The output values of one row, by output column, from its annotations by input column."""
+        raise NotImplementedError
+
+    def _output_fields(self) -> list[Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _check(self, df: DataFrame) -> None:
+        name = f"{type(self).__name__} ({self.uid})"
+        if not self.isDefined(self.inputCols):
+            raise ValueError(f"{name}: inputCols is not set; call setInputCols(...) with annotation columns")
+        inputs, outputs = self.getInputCols(), self.getOutputCols()
+        if len(inputs) != len(outputs):
+            raise ValueError(
+                f"{name}: inputCols has {len(inputs)} columns {inputs} but outputCols has {len(outputs)} "
+                f"{outputs}; give one output column per input column (or none, for finished_<col>)"
+            )
+        for col in inputs:
+            if col not in df.columns:
+                raise ValueError(
+                    f"{name}: input column {col!r} is not in the DataFrame (columns: {', '.join(df.columns)}); "
+                    "fix setInputCols(...)"
+                )
+            if not _is_annotation_column(df.schema[col].dataType):
+                raise ValueError(
+                    f"{name}: column {col!r} is not an annotation column; finish annotation columns"
+                )
+
+    def _output_schema(self, df: DataFrame) -> Any:
+        """Spark NLP's layout: outputs replace same-named columns in place or are appended, then the
+        annotation columns are dropped if cleanAnnotations."""
+        from pyspark.sql.types import StructType
+
+        fields = list(df.schema.fields)
+        for new in self._output_fields():
+            names = [f.name for f in fields]
+            if new.name in names:
+                fields[names.index(new.name)] = new
+            else:
+                fields.append(new)
+        if self.getCleanAnnotations():
+            fields = [f for f in fields if not _is_annotation_column(f.dataType)]
+        return StructType(fields)
+
+    def _transform(self, df: DataFrame) -> DataFrame:
+        from sparktag.spark.stage import _CHAIN_ATTR, _Chain, _compose
+
+        self._check(df)
+        schema = self._arrow_schema(self._output_schema(df))
+        new = {f.name for f in self._output_fields()}
+        new_types = {f.name: _arrow_type(f.dataType) for f in schema.fields if f.name in new}
+        mapper = _finisher_mapper(self, schema.names, new_types)
+        chain = getattr(df, _CHAIN_ATTR, None)
+        if isinstance(chain, _Chain) and not getattr(df, "is_cached", False):
+            # run in the same Python worker as the sparktag stages before it (see sparktag.spark.stage)
+            result = chain.source.mapInArrow(_compose((*chain.mappers, mapper)), schema)
+            kept = list(chain.metadata)
+        else:
+            result = df.mapInArrow(mapper, schema)
+            kept = [(f.name, f.metadata) for f in df.schema.fields if f.metadata]
+        # mapInArrow drops field metadata: put back that of kept columns (later stages win on reused names),
+        # never on a finished column that took an annotation column's name
+        for col, meta in kept:
+            if col in schema.names and col not in new:
+                result = result.withMetadata(col, meta)
+        return self._after_arrow(result)
+
+    def _arrow_schema(self, schema: Any) -> Any:
+        """The schema the Arrow mapper writes (Vectors cannot cross Arrow: they are converted afterwards)."""
+        return schema
+
+    def _after_arrow(self, df: DataFrame) -> DataFrame:
+        return df
+
+
+def _arrow_type(data_type: Any) -> Any:
+    """The Arrow type of the columns the finishers write (strings, string maps, float and string arrays)."""
+    import pyarrow as pa
+    from pyspark.sql.types import ArrayType, FloatType, MapType, StringType
+
+    if isinstance(data_type, StringType):
+        return pa.string()
+    if isinstance(data_type, FloatType):
+        return pa.float32()
+    if isinstance(data_type, MapType):
+        return pa.map_(pa.string(), pa.string())
+    if isinstance(data_type, ArrayType):
+        return pa.list_(_arrow_type(data_type.elementType))
+    raise TypeError(f"finisher output of type {data_type} has no Arrow type here")  # pragma: no cover
+
+
+def _finisher_mapper(stage: _FinisherParams, out_names: list[str], new_types: dict[str, Any]) -> Any:
+    """The function shipped to Python workers: decode the input annotation columns, add the finished ones."""
+    inputs = stage.getInputCols()
+    finish = stage.finish_row
+
+    def run(batches: Iterator[Any]) -> Iterator[Any]:
+        import pyarrow as pa
+
+        from sparktag.spark.stage import _decode
+
+        for batch in batches:
+            decoded = {c: _decode(batch.column(batch.schema.get_field_index(c))) for c in inputs}
+            rows = [finish({c: decoded[c][i] for c in inputs}) for i in range(batch.num_rows)]
+            arrays = [
+                pa.array([r[name] for r in rows], type=new_types[name])
+                if name in new_types
+                else batch.column(batch.schema.get_field_index(name))
+                for name in out_names
+            ]
+            yield pa.RecordBatch.from_arrays(arrays, names=out_names)
+
+    return run
+
+
+class Finisher(_FinisherParams, Transformer, ParamsReadWrite):
+    """Spark NLP's Finisher: annotation columns -> their results as ``array<string>`` (or one string).
+
+    Args (keyword constructor, or the setters):
+        inputCols: annotation columns to finish.
+        outputCols: output names; default ``finished_<input column>``.
+        outputAsArray: ``array<string>`` of results (default); ``False`` gives one string per row, results
+            joined with ``annotationSplitSymbol`` (``"@"``).
+        includeMetadata: with outputAsArray, add ``<output>_metadata`` (``map<string,string>``: the metadata of
+            the row's annotations merged, later ones winning, as Spark NLP 6 on Spark 4 does); with a string
+            output, each annotation is written ``key->value`` pairs joined with ``valueSplitSymbol`` (``"#"``),
+            metadata first and ``result`` last.
+        parseEmbeddingsVectors: write an embedding annotation's vector instead of its result (values joined
+            with a space in arrays, ``valueSplitSymbol`` in strings).
+        cleanAnnotations: drop every annotation column (default ``True``).
+
+    Example:
+        >>> finisher = Finisher().setInputCols(["ner"]).setOutputCols(["tags"])  # doctest: +SKIP
+        >>> finisher.transform(df).select("tags")  # doctest: +SKIP
+    """
+
+    valueSplitSymbol: Param[str] = Param(
+        Params._dummy(),
+        "valueSplitSymbol",
+        "separates the values of one annotation (metadata pairs, vector values) in string output",
+        typeConverter=TypeConverters.toString,
+    )
+    annotationSplitSymbol: Param[str] = Param(
+        Params._dummy(),
+        "annotationSplitSymbol",
+        "separates annotations in string output",
+        typeConverter=TypeConverters.toString,
+    )
+    includeMetadata: Param[bool] = Param(
+        Params._dummy(),
+        "includeMetadata",
+        "whether to include annotation metadata",
+        typeConverter=TypeConverters.toBoolean,
+    )
+    outputAsArray: Param[bool] = Param(
+        Params._dummy(),
+        "outputAsArray",
+        "an array of results instead of one string",
+        typeConverter=TypeConverters.toBoolean,
+    )
+    parseEmbeddingsVectors: Param[bool] = Param(
+        Params._dummy(),
+        "parseEmbeddingsVectors",
+        "whether to write embedding annotations' vectors instead of their results",
+        typeConverter=TypeConverters.toBoolean,
+    )
+
+    @keyword_only
+    def __init__(
+        self,
+        *,
+        inputCols: list[str] | None = None,
+        outputCols: list[str] | None = None,
+        valueSplitSymbol: str | None = None,
+        annotationSplitSymbol: str | None = None,
+        cleanAnnotations: bool | None = None,
+        includeMetadata: bool | None = None,
+        outputAsArray: bool | None = None,
+        parseEmbeddingsVectors: bool | None = None,
+    ) -> None:
+        super().__init__()
+        self._setDefault(
+            cleanAnnotations=True,
+            includeMetadata=False,
+            outputAsArray=True,
+            parseEmbeddingsVectors=False,
+            valueSplitSymbol="#",
+            annotationSplitSymbol="@",
+            outputCols=[],
+        )
+        set_from_kwargs(self, self._input_kwargs)
+
+    def setValueSplitSymbol(self, value: str) -> Finisher:
+        return self._set(valueSplitSymbol=value)
+
+    def getValueSplitSymbol(self) -> str:
+        return self.getOrDefault(self.valueSplitSymbol)
+
+    def setAnnotationSplitSymbol(self, value: str) -> Finisher:
+        return self._set(annotationSplitSymbol=value)
+
+    def getAnnotationSplitSymbol(self) -> str:
+        return self.getOrDefault(self.annotationSplitSymbol)
+
+    def setIncludeMetadata(self, value: bool) -> Finisher:
+        return self._set(includeMetadata=value)
+
+    def getIncludeMetadata(self) -> bool:
+        return self.getOrDefault(self.includeMetadata)
+
+    def setOutputAsArray(self, value: bool) -> Finisher:
+        return self._set(outputAsArray=value)
+
+    def getOutputAsArray(self) -> bool:
+        return self.getOrDefault(self.outputAsArray)
+
+    def setParseEmbeddingsVectors(self, value: bool) -> Finisher:
+        return self._set(parseEmbeddingsVectors=value)
+
+    def getParseEmbeddingsVectors(self) -> bool:
+        return self.getOrDefault(self.parseEmbeddingsVectors)
+
+    def _output_fields(self) -> list[Any]:
+        from pyspark.sql.types import ArrayType, MapType, StringType, StructField
+
+        as_array = self.getOutputAsArray()
+        fields = [
+            StructField(out, ArrayType(StringType(), True), False)
+            if as_array
+            else StructField(out, StringType(), True)
+            for out in self.getOutputCols()
+        ]
+        if as_array and self.getIncludeMetadata():
+            fields += [
+                StructField(out + "_metadata", MapType(StringType(), StringType(), True), False)
+                for out in self.getOutputCols()
+            ]
+        return fields
+
+    def finish_row(self, columns: dict[str, list[Annotation]]) -> dict[str, Any]:
+        """The finished values of one row: output column -> value (and ``<output>_metadata`` when asked).
+
+        Example:
+            >>> ner = [Annotation("named_entity", 0, 4, "B-PER", {"word": "Maria"})]
+            >>> Finisher().setInputCols(["ner"]).finish_row({"ner": ner})
+            {'finished_ner': ['B-PER']}
+        """
+        as_array = self.getOutputAsArray()
+        with_metadata = self.getIncludeMetadata()
+        parse = self.getParseEmbeddingsVectors()
+        value_split = self.getValueSplitSymbol()
+        annotation_split = self.getAnnotationSplitSymbol()
+        out: dict[str, Any] = {}
+        metadata_out: dict[str, Any] = {}
+        for col, name in zip(self.getInputCols(), self.getOutputCols(), strict=True):
+            anns = columns.get(col) or []
+            if as_array:
+                out[name] = [_annotation_result(a, " ", parse) for a in anns]
+                if with_metadata:
+                    merged: dict[str, str] = {}
+                    for a in anns:
+                        merged.update(a.metadata)
+                    metadata_out[name + "_metadata"] = merged
+            elif with_metadata:
+                parts = []
+                for a in anns:
+                    pairs = {**a.metadata, "result": a.result}
+                    if parse and a.annotator_type in _EMBEDDING_TYPES:
+                        pairs["embeddings"] = value_split.join(java_float_string(x) for x in a.embeddings)
+                    parts.append(value_split.join(f"{k}->{v}" for k, v in pairs.items()))
+                out[name] = annotation_split.join(parts)
+            else:
+                out[name] = annotation_split.join(_annotation_result(a, value_split, parse) for a in anns)
+        out.update(metadata_out)
+        return out
+
+
+class EmbeddingsFinisher(_FinisherParams, Transformer, ParamsReadWrite):
+    """Spark NLP's EmbeddingsFinisher: embedding annotation columns -> their vectors, one per annotation.
+
+    Args (keyword constructor, or the setters):
+        inputCols: ``word_embeddings`` / ``sentence_embeddings`` columns.
+        outputCols: output names; default ``finished_<input column>``.
+        outputAsVector: ``array<vector>`` (Spark ML dense vectors of doubles) instead of ``array<array<float>>``.
+        cleanAnnotations: drop every annotation column (default ``False``, Spark NLP's Python default).
+
+    Example:
+        >>> EmbeddingsFinisher().setInputCols("embeddings").setOutputAsVector(True)  # doctest: +ELLIPSIS
+        EmbeddingsFinisher_...
+    """
+
+    outputAsVector: Param[bool] = Param(
+        Params._dummy(),
+        "outputAsVector",
+        "write Spark ML vectors instead of float arrays",
+        typeConverter=TypeConverters.toBoolean,
+    )
+
+    @keyword_only
+    def __init__(
+        self,
+        *,
+        inputCols: list[str] | None = None,
+        outputCols: list[str] | None = None,
+        cleanAnnotations: bool | None = None,
+        outputAsVector: bool | None = None,
+    ) -> None:
+        super().__init__()
+        self._setDefault(cleanAnnotations=False, outputAsVector=False, outputCols=[])
+        set_from_kwargs(self, self._input_kwargs)
+
+    def setOutputAsVector(self, value: bool) -> EmbeddingsFinisher:
+        return self._set(outputAsVector=value)
+
+    def getOutputAsVector(self) -> bool:
+        return self.getOrDefault(self.outputAsVector)
+
+    def _check(self, df: DataFrame) -> None:
+        super()._check(df)
+        for col in self.getInputCols():
+            kind = df.schema[col].metadata.get("annotatorType")
+            if kind is not None and kind not in _EMBEDDING_TYPES:
+                raise ValueError(
+                    f"EmbeddingsFinisher ({self.uid}): column {col!r} holds {kind!r} annotations; it finishes "
+                    f"embeddings columns ({', '.join(_EMBEDDING_TYPES)}), e.g. WordEmbeddings' or BertEmbeddings'"
+                )
+
+    def _output_fields(self) -> list[Any]:
+        from pyspark.ml.linalg import VectorUDT
+        from pyspark.sql.types import ArrayType, FloatType, StructField
+
+        element = VectorUDT() if self.getOutputAsVector() else ArrayType(FloatType(), False)
+        return [StructField(out, ArrayType(element, True), False) for out in self.getOutputCols()]
+
+    def finish_row(self, columns: dict[str, list[Annotation]]) -> dict[str, Any]:
+        """The vectors of one row by output column: float lists (``DenseVector`` with outputAsVector, in
+        :meth:`~sparktag.light.LightPipeline.finish`; the Spark stage converts them after Arrow).
+
+        Example:
+            >>> emb = [Annotation("word_embeddings", 0, 4, "Maria", {}, [0.5, 1.0])]
+            >>> EmbeddingsFinisher().setInputCols(["embeddings"]).finish_row({"embeddings": emb})
+            {'finished_embeddings': [[0.5, 1.0]]}
+        """
+        return {
+            name: [_float32_list(a.embeddings) for a in columns.get(col) or []]
+            for col, name in zip(self.getInputCols(), self.getOutputCols(), strict=True)
+        }
+
+    def _arrow_schema(self, schema: Any) -> Any:
+        """Vectors leave the Python worker as ``array<array<float>>`` and become vectors in the JVM."""
+        from pyspark.ml.linalg import VectorUDT
+        from pyspark.sql.types import ArrayType, FloatType, StructField, StructType
+
+        def plain(field: Any) -> Any:
+            dt = field.dataType
+            if isinstance(dt, ArrayType) and isinstance(dt.elementType, VectorUDT):
+                return StructField(field.name, ArrayType(ArrayType(FloatType(), False), True), False)
+            return field
+
+        return StructType([plain(f) for f in schema.fields])
+
+    def _after_arrow(self, df: DataFrame) -> DataFrame:
+        if not self.getOutputAsVector():
+            return df
+        from pyspark.ml.functions import array_to_vector
+        from pyspark.sql import functions as sf
+
+        for out in self.getOutputCols():  # in place: the column keeps its position
+            df = df.withColumn(out, sf.transform(sf.col(out), lambda v: array_to_vector(v)))
+        return df
+
+
+def _float32_list(vector: Any) -> list[float]:
+    """A vector as Python floats holding its float32 values (what an ``array<float>`` column gives back)."""
+    import numpy as np
+
+    return np.asarray(vector, dtype=np.float32).astype(np.float64).tolist()
+
+
+__all__ = ["EmbeddingsFinisher", "Finisher", "java_float_string"]

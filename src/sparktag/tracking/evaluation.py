@@ -1,0 +1,188 @@
+"""Score a NER model on a CoNLL test file: the reports and charts of a training run, as a run of their own.
+
+:func:`write_test_reports` is what :func:`sparktag.tracking.experiment.run_experiment` does with the test set
+after training (scikit-learn's token report, conlleval's entity report, the confusion chart, ``scores.json``);
+:func:`evaluate_model` does the same for any logged, registered or saved model, in-process (no JVM), and logs
+it as a new MLflow run (``sparktag evaluate``).
+
+    >>> result = evaluate_model("models:/ner@champion", "eng.testb", output_dir="eval")  # doctest: +SKIP
+    >>> result.scores["final_entity_micro_f1"]  # doctest: +SKIP
+    0.91
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sparktag.tracking.redact import redact_params, redact_uri
+
+Echo = Callable[[str], None]
+
+
+def write_test_reports(
+    gold: list[list[str]], pred: list[list[str]], out: Path
+) -> tuple[dict[str, float], int]:
+    """Write the test-set reports and chart to ``out`` and return the final scores.
+
+    Args:
+        gold, pred: gold and predicted IOB tags, one list per sentence, aligned token by token.
+        out: the folder for ``classification_report.txt``, ``entity_report.txt``, ``charts/confusion_matrix.png``.
+
+    Returns:
+        ``(scores, tokens)``: ``final_tag_*`` (scikit-learn's report) and ``final_entity_*`` (conlleval)
+        metrics by name, and the number of scored tokens.
+    """
+    from sparktag.ner.metrics import classification_report, entity_report, entity_scores
+    from sparktag.tracking.autolog import scores_metrics
+    from sparktag.tracking.charts import plot_confusion
+    from sparktag.tracking.experiment import report_metrics
+
+    report_text, report = classification_report(gold, pred)
+    entities = entity_scores(gold, pred)
+    n_tokens = sum(len(s) for s in gold)
+    correct = sum(g == p for gs, ps in zip(gold, pred, strict=True) for g, p in zip(gs, ps, strict=True))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "classification_report.txt").write_text(report_text, encoding="utf-8")
+    entity_text = entity_report(entities, tokens=n_tokens, correct_tokens=correct)
+    (out / "entity_report.txt").write_text(entity_text + "\n", encoding="utf-8")
+    plot_confusion(gold, pred, out / "charts" / "confusion_matrix.png")
+    scores = report_metrics(report)
+    scores.update(scores_metrics("final", "entity", entities))
+    return scores, n_tokens
+
+
+def tag_test_file(
+    light: Any, test_path: str
+) -> tuple[list[str], list[str], list[list[str]], list[list[str]]]:
+    """Tag every sentence of a CoNLL file with a LightPipeline; gold tags matched to its tokens by span.
+
+    Returns:
+        ``(texts, labels, gold, pred)``: one entry per sentence (the rows of ``CoNLL().readDataset``);
+        ``labels`` are the file's tags of the sentence joined by spaces.
+    """
+    from sparktag.core.conll import document_rows, read_conll_documents
+    from sparktag.spark.ner_dl import align_labels
+
+    rows = [row for doc in read_conll_documents(test_path) for row in document_rows(doc)]
+    texts = [str(row["text"]) for row in rows]
+    gold, pred = [], []
+    for row, tagged in zip(rows, light.fullAnnotate(texts), strict=True):
+        tokens = tagged["token"]
+        tags = {a.begin: a.result for a in tagged["ner"]}
+        gold.append(align_labels(tokens, row["label"]))  # type: ignore[arg-type]
+        pred.append([tags.get(t.begin, "O") for t in tokens])
+    labels = [" ".join(a.result for a in row["label"]) for row in rows]  # type: ignore[attr-defined]
+    return texts, labels, gold, pred
+
+
+def load_light(model_uri: str) -> Any:
+    """A LightPipeline (no JVM) of an MLflow model URI, an MLflow model folder or a saved PipelineModel folder."""
+    from sparktag.light import LightPipeline
+    from sparktag.tracking import flavor
+
+    if os.path.isdir(model_uri) and not os.path.isfile(os.path.join(model_uri, "MLmodel")):
+        return LightPipeline.load(model_uri)  # e.g. <output>/model/pipeline of a training run
+    return flavor.load_model(model_uri, kind="light")
+
+
+def evaluate_model(
+    model_uri: str,
+    test_path: str,
+    *,
+    output_dir: str = "sparktag_eval",
+    tracking_uri: str | None = None,
+    experiment_name: str | None = None,
+    track: bool = True,
+    echo: Echo | None = print,
+) -> Any:
+    """Tag a CoNLL test file with a model and write (and log) the reports of a training run's test set.
+
+    Args:
+        model_uri: ``models:/NAME@alias``, ``runs:/RUN_ID/model`` or a local model/pipeline folder.
+        test_path: the CoNLL test file (folder or glob).
+        output_dir: folder for the reports, chart and ``scores.json``.
+        tracking_uri, experiment_name: where the model is loaded from and the new run goes; ``None``:
+            the ``MLFLOW_*`` variables, else ``sqlite:///mlflow.db`` and ``sparktag``.
+        track: log a new run (params ``model_uri``/``test_path``, the scores, reports, chart, test dataset).
+        echo: where the reports and summary go (``None``: silent).
+
+    Returns:
+        An :class:`~sparktag.tracking.experiment.ExperimentResult` (``run_id`` ``None`` when not tracked;
+        ``tracking_error`` says why tracking failed, the files are kept).
+    """
+    import dataclasses
+
+    import mlflow
+
+    from sparktag.tracking.autolog import check_reachable
+    from sparktag.tracking.experiment import ExperimentResult
+    from sparktag.tracking.settings import open_experiment, resolve_settings, use_settings
+
+    say: Echo = echo or (lambda _line: None)
+    settings = resolve_settings(tracking_uri, experiment_name)
+    out = Path(output_dir).resolve()
+    timings: dict[str, float] = {}
+    with use_settings(settings):
+        started = time.perf_counter()
+        light = load_light(model_uri)
+        timings["load_time_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        texts, labels, gold, pred = tag_test_file(light, test_path)
+        timings["inference_time_s"] = time.perf_counter() - started
+        scores, n_tokens = write_test_reports(gold, pred, out)
+        sizes = {"test_size": float(len(texts)), "test_tokens": float(n_tokens)}
+        metrics = {**scores, **sizes, **timings}
+        (out / "scores.json").write_text(json.dumps(metrics, indent=1), encoding="utf-8")
+        say((out / "classification_report.txt").read_text(encoding="utf-8"))
+        say((out / "entity_report.txt").read_text(encoding="utf-8"))
+        result = ExperimentResult(None, None, model_uri, None, scores, str(out), None, timings, settings)
+        if not track:
+            result.settings = None
+            return result
+        unreachable = check_reachable(settings.tracking_uri)
+        try:
+            if unreachable:
+                raise ConnectionError(unreachable)
+            experiment_id, name = open_experiment(settings)
+            result.settings = dataclasses.replace(settings, experiment_name=name)
+            with mlflow.start_run(
+                experiment_id=experiment_id, run_name=f"evaluate {os.path.basename(test_path)}"
+            ):
+                run = mlflow.active_run()
+                assert run is not None
+                result.run_id, result.experiment_id = run.info.run_id, experiment_id
+                mlflow.set_tag("sparktag.evaluated_model", redact_uri(model_uri))
+                mlflow.log_params(
+                    redact_params({"model_uri": model_uri, "test_path": os.path.abspath(test_path)})
+                )
+                mlflow.log_metrics(metrics)
+                mlflow.log_input(_test_dataset(texts, labels, test_path), context="test")
+                for file in ("classification_report.txt", "entity_report.txt", "scores.json"):
+                    mlflow.log_artifact(str(out / file))
+                mlflow.log_artifacts(str(out / "charts"), "charts")
+        except Exception as err:
+            result.tracking_error = (
+                f"MLflow at {redact_uri(settings.tracking_uri)}: {redact_uri(f'{type(err).__name__}: {err}')}. "
+                f"The reports are kept in {out}"
+            )
+    return result
+
+
+def _test_dataset(texts: list[str], labels: list[str], path: str) -> Any:
+    """The test file as an ``mlflow.data`` dataset (text and gold tags), as a training run logs it."""
+    import warnings
+
+    import mlflow.data
+    import pandas as pd
+
+    frame = pd.DataFrame({"text": texts, "tags": labels})
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted")
+        return mlflow.data.from_pandas(  # type: ignore[attr-defined]
+            frame, source=Path(path).resolve().as_uri(), name="test", targets="tags"
+        )

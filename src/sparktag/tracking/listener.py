@@ -1,0 +1,479 @@
+"""The MLflow listener of one NerDLApproach training: it hears the trainer's events and logs them.
+
+:class:`MlflowListener`
+
+* on ``TrainingStarted`` logs every param (the approach's and the trainer's, secrets redacted);
+* after each epoch logs loss, lr, epoch time and the validation/test scores (token-level as Spark NLP's log,
+  strict entity-level as conlleval) in ONE ``log_batch`` call, step = epoch, so the UI shows them live;
+* on ``TrainingEnded`` logs the training log file, the charts (PNG), environment tags and ``best_epoch``.
+
+It logs into the active run, or opens one (tagged ``mlflow.autologging=sparktag`` plus ``extra_tags``) and
+closes only that one. Inside a run another MLflow autologging integration opened (``mlflow.pyspark.ml``), the
+approach's Spark params are that integration's: the listener adds only the trainer's params the run lacks.
+
+Checkpointed trainings (``checkpointPath``) continue their run when resumed: the listener keeps the run id in
+``<checkpointPath>/mlflow_run.json`` (beside the trainer's checkpoints, which know nothing of MLflow); a resumed
+training reopens that run (``mlflow.start_run(run_id=...)``), logs the restored epochs the run lacks (those
+whose checkpoint was written before the kill but whose metrics were not), never logs a (metric, step) the run
+already has, and ends it FINISHED. A run left RUNNING by the killed process is thereby finished.
+
+Tracking never breaks training: an MLflow error is a ``logging`` warning (once per kind) and the listener
+goes offline; everything it would have logged stays in memory and is written to a JSON file (path in the
+warning, see :mod:`sparktag.tracking.pending`) that ``sparktag upload FILE`` sends to a tracking server later.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sparktag.ner.events import (
+    EpochEnded,
+    EpochStarted,
+    Evaluation,
+    Event,
+    Scores,
+    TrainingEnded,
+    TrainingStarted,
+)
+from sparktag.tracking.environment import check_reachable, environment_tags, fail_fast_if_unreachable
+from sparktag.tracking.pending import PENDING_PREFIX, write_pending
+from sparktag.tracking.redact import redact_params, redact_uri
+
+logger = logging.getLogger("sparktag.tracking")
+
+MAX_PARAM_CHARS = 6000  # MLflow's limit on a param value
+RUN_FILE = "mlflow_run.json"  # in the trainer's checkpoint folder: the run a resumed training continues
+INTEGRATION = "sparktag"  # the autologging integration's name (MLflow's ``mlflow.autologging`` tag value)
+# mlflow.utils.mlflow_tags.MLFLOW_AUTOLOGGING, spelled out so this module does not import MLflow
+AUTOLOGGING_TAG = "mlflow.autologging"
+
+
+@dataclass(frozen=True)
+class AutologConfig:
+    """What :func:`sparktag.mlflow.autolog` was called with (see there for each setting)."""
+
+    log_models: bool = True
+    log_datasets: bool = True
+    log_input_examples: bool = False
+    log_model_signatures: bool = True
+    registered_model_name: str | None = None
+    extra_tags: dict[str, str] | None = None  # on the run the listener opens
+    silent: bool = False
+    log_charts: bool = True
+    pending_dir: str | None = None  # where the pending JSON goes; None: outputLogsPath, else ./mlflow_pending
+    offline_reason: str | None = None  # set: do not contact MLflow at all, write the pending file
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Metric names
+
+
+def _safe_key(text: str) -> str:
+    """An MLflow-valid metric key part (letters, digits, ``_ - . /`` and spaces are allowed)."""
+    return re.sub(r"[^A-Za-z0-9_\-./ ]", "_", text)
+
+
+def scores_metrics(prefix: str, level: str, scores: Scores) -> dict[str, float]:
+    """``{prefix}_{level}_{micro|macro}_{precision|recall|f1}`` (+ ``{prefix}_entity_f1_{TYPE}``)."""
+    out: dict[str, float] = {}
+    for average in ("micro", "macro"):
+        for metric in ("precision", "recall", "f1"):
+            out[f"{prefix}_{level}_{average}_{metric}"] = float(getattr(scores, f"{average}_{metric}"))
+    if level == "entity":
+        for entity, counts in scores.per_label.items():
+            out[f"{prefix}_entity_f1_{_safe_key(entity)}"] = counts.f1
+    return out
+
+
+def epoch_metrics(event: EpochEnded) -> dict[str, float]:
+    """Every metric of one epoch, by name (what the listener logs at step ``event.epoch``).
+
+    Names: ``loss``, ``lr``, ``epoch_time_s``; and for ``validation`` and ``test``:
+    ``<ds>_token_{micro,macro}_{precision,recall,f1}`` (Spark NLP's log), ``<ds>_entity_...`` (strict
+    conlleval), ``<ds>_entity_f1_<TYPE>``, ``<ds>_eval_time_s``.
+    """
+    metrics = {"loss": event.loss, "lr": event.lr, "epoch_time_s": event.elapsed_s}
+    evaluation: Evaluation | None
+    for name, evaluation in (("validation", event.validation), ("test", event.test)):
+        if evaluation is None:
+            continue
+        metrics.update(scores_metrics(name, "token", evaluation.token))
+        metrics.update(scores_metrics(name, "entity", evaluation.entity))
+        metrics[f"{name}_eval_time_s"] = evaluation.elapsed_s
+    return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and math.isfinite(v)}
+
+
+def _param_value(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= MAX_PARAM_CHARS else text[: MAX_PARAM_CHARS - 3] + "..."
+
+
+class MlflowListener:
+    """Logs one NerDLApproach training to MLflow from the trainer's events (see the module doc).
+
+    Args:
+        approach: the NerDLApproach being fit (for ``params_dict()``, ``log_path()``, ``uid``); may be None.
+        config: autologging settings.
+
+    After training: ``run_id``, ``metrics`` (every metric logged, in memory), ``pending_file`` (set when
+    something could not be logged), ``errors`` (one message per kind of failure) and ``resumed_run`` (True
+    when a resumed training reopened the run of the interrupted one).
+    """
+
+    def __init__(self, approach: Any = None, config: AutologConfig | None = None) -> None:
+        self.approach = approach
+        self.config = config or AutologConfig()
+        self.run_id: str | None = None
+        self.experiment_id: str | None = None
+        self.tracking_uri: str = ""
+        self.params: dict[str, str] = {}
+        self.metrics: list[dict[str, Any]] = []  # {"key", "value", "step", "timestamp"}
+        self.tags: dict[str, str] = {}
+        self.artifacts: list[tuple[str, str | None]] = []  # (local path, artifact dir)
+        self.errors: dict[str, str] = {}
+        self.pending_file: str | None = None
+        self.offline = False
+        self._opened_run = False
+        self._events: list[Event] = []
+        self._client: Any = None
+        self.resumed_run = False
+        self._logged: dict[str, set[int]] = {}  # metric -> steps the run had when this listener took it over
+        # the integration that opened the run this listener logs into, when not sparktag (e.g. "pyspark.ml")
+        self.foreign_autolog: str | None = None
+        self._run_params: set[str] = set()  # params the run had when this listener took it over
+
+    # -- events --------------------------------------------------------------------------------------
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, (TrainingStarted, EpochEnded)) or type(event).__name__ == "EpochStarted":
+            self._events.append(event)
+        if isinstance(event, TrainingStarted):
+            self._on_started(event)
+        elif isinstance(event, EpochEnded):
+            self._on_epoch(event)
+        elif isinstance(event, TrainingEnded):
+            self._on_ended(event)
+
+    def _on_started(self, event: TrainingStarted) -> None:
+        import mlflow
+
+        self.tracking_uri = mlflow.get_tracking_uri()
+        if self.config.offline_reason:
+            self._go_offline("connect", self.config.offline_reason)
+        else:
+            unreachable = check_reachable(self.tracking_uri)
+            if unreachable:
+                self._go_offline("connect", unreachable)
+        if not self.offline:
+            resume_id = self._read_run_file(event.checkpoint_dir) if event.resumed_from else None
+            self._call("start run", lambda: self._start_run(resume_id, bool(event.history)))
+            if self.run_id is not None and event.checkpoint_dir:
+                self._write_run_file(event.checkpoint_dir)
+        params: dict[str, Any] = {}
+        if self.approach is not None and hasattr(self.approach, "params_dict"):
+            params.update(self.approach.params_dict())
+        params.update(event.params)
+        params.update(
+            graph=event.graph,
+            labels=event.labels,
+            chars=event.chars,
+            training_examples=event.training_examples,
+        )
+        self.params = {k: _param_value(v) for k, v in redact_params(params).items() if v is not None}
+        self._log_batch(params=self._params_to_log(), what="params")
+        if event.history:
+            self._restore_history(event)
+        if self.offline:
+            self._write_pending()
+
+    def _params_to_log(self) -> dict[str, str]:
+        """All params, except inside a run another autologging integration opened: there the approach's Spark
+        params are that integration's (``mlflow.pyspark.ml`` logs them, under its names), and a param the run
+        has is never logged again, so beside it no value is logged twice."""
+        if self.foreign_autolog is None:
+            return self.params
+        spark_params = set(self.approach.params_dict()) if hasattr(self.approach, "params_dict") else set()
+        return {k: v for k, v in self.params.items() if k not in spark_params and k not in self._run_params}
+
+    def _start_run(self, resume_id: str | None = None, resumed: bool = False) -> None:
+        """Log into the active run, else reopen ``resume_id`` (the interrupted training's), else a new run."""
+        import mlflow
+        from mlflow.tracking import MlflowClient
+
+        self._client = MlflowClient()
+        active = mlflow.active_run()
+        if active is None:
+            if resume_id is not None and self._run_exists(resume_id):
+                try:
+                    active = mlflow.start_run(run_id=resume_id)
+                    self.resumed_run = True
+                except Exception as err:  # e.g. another experiment was set since: the user's choice wins
+                    self._warn(
+                        "resume run",
+                        f"cannot reopen the MLflow run {resume_id} of the interrupted training ({err}); "
+                        "logging the resumed training into a new run",
+                    )
+            if active is None:
+                # the tags MLflow's own integrations put on the runs they open, and the user's extra_tags
+                tags = {**(self.config.extra_tags or {}), AUTOLOGGING_TAG: INTEGRATION}
+                active = mlflow.start_run(tags=tags)
+            self._opened_run = True
+        else:
+            run = self._client.get_run(active.info.run_id)
+            opener = run.data.tags.get(AUTOLOGGING_TAG)
+            if opener and opener != INTEGRATION:
+                self.foreign_autolog = opener
+                self._run_params = set(run.data.params)
+        self.run_id = active.info.run_id
+        self.experiment_id = active.info.experiment_id
+        if resumed and (self.resumed_run or not self._opened_run):
+            # The run may hold epochs of the interrupted training: note which steps it has, to log none twice.
+            run = self._client.get_run(self.run_id)
+            for key in run.data.metrics:
+                self._logged[key] = {m.step for m in self._client.get_metric_history(self.run_id, key)}
+
+    def _run_exists(self, run_id: str) -> bool:
+        try:
+            run = self._client.get_run(run_id)
+        except Exception as err:
+            self._warn(
+                "resume run",
+                f"the MLflow run {run_id} of the interrupted training is not in the tracking store "
+                f"{redact_uri(self.tracking_uri)!r} ({type(err).__name__}); logging the resumed training into a "
+                "new run",
+            )
+            return False
+        if run.info.lifecycle_stage == "deleted":
+            self._warn(
+                "resume run", f"the MLflow run {run_id} of the interrupted training was deleted; new run"
+            )
+            return False
+        return True
+
+    def _read_run_file(self, checkpoint_dir: str | None) -> str | None:
+        """The run id a previous process of this training logged to (``mlflow_run.json``), if any."""
+        if not checkpoint_dir:
+            return None
+        path = Path(checkpoint_dir) / RUN_FILE
+        if not path.is_file():
+            return None
+        try:
+            run_id = json.loads(path.read_text(encoding="utf-8"))["run_id"]
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            self._warn(
+                "resume run", f"cannot read {path} ({err!r}); logging the resumed training into a new run"
+            )
+            return None
+        return str(run_id) if run_id else None
+
+    def _write_run_file(self, checkpoint_dir: str) -> None:
+        """Keep the run id beside the checkpoints (atomically), for the process that resumes this training."""
+        path = Path(checkpoint_dir) / RUN_FILE
+        payload = {
+            "format_version": 1,
+            "run_id": self.run_id,
+            "experiment_id": self.experiment_id,
+            "tracking_uri": redact_uri(self.tracking_uri),
+        }
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{RUN_FILE}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(payload, indent=1), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as err:  # the run is still logged; only a later resume would open a new one
+            self._warn("run file", f"cannot write {path} ({err}); a resumed training would log to a new run")
+
+    def _restore_history(self, event: TrainingStarted) -> None:
+        """A resumed training: take the epochs done before the interruption as if this listener had seen them
+        (charts, best epoch, pending file), and log those the run does not have yet."""
+        now = int(time.time() * 1000)
+        batch = []
+        for ended in event.history:
+            self._events += [
+                EpochStarted(ended.epoch, ended.total_epochs, ended.lr, event.training_examples),
+                ended,
+            ]
+            for key, value in epoch_metrics(ended).items():
+                metric = {"key": key, "value": value, "step": ended.epoch, "timestamp": now}
+                self.metrics.append(metric)
+                batch.append(metric)
+        self._log_batch(metrics=self._unlogged(batch), what="metrics")
+
+    def _unlogged(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The metrics of ``batch`` whose step the run does not have yet (a resumed run logs nothing twice)."""
+        return [m for m in batch if m["step"] not in self._logged.get(m["key"], ())]
+
+    def _on_epoch(self, event: EpochEnded) -> None:
+        now = int(time.time() * 1000)
+        values = epoch_metrics(event)
+        batch = [{"key": k, "value": v, "step": event.epoch, "timestamp": now} for k, v in values.items()]
+        self.metrics.extend(batch)
+        self._log_batch(metrics=self._unlogged(batch), what="metrics")
+        if self.offline:
+            self._write_pending()  # after every epoch, so a crash later loses nothing
+
+    def _on_ended(self, event: TrainingEnded) -> None:
+        history = [e for e in self._events if isinstance(e, EpochEnded)]
+        best = event.best_epoch or _best_epoch(history)
+        final = {"epochs_run": float(event.epochs), "training_loop_time_s": event.elapsed_s}
+        if best is not None:
+            final["best_epoch"] = float(best)
+        now = int(time.time() * 1000)
+        batch = [{"key": k, "value": v, "step": 0, "timestamp": now} for k, v in final.items()]
+        self.metrics.extend(batch)
+        self.tags = {**environment_tags(), "sparktag.best_epoch_kept": str(event.best_epoch is not None)}
+        if self.approach is not None:
+            self.tags["sparktag.approach_uid"] = str(getattr(self.approach, "uid", ""))
+        self.tags = {k: str(v) for k, v in redact_params(self.tags).items()}
+        self._log_batch(metrics=self._unlogged(batch), tags=self.tags, what="tags")
+        self._log_files(history)
+        if self.offline:
+            self._write_pending()
+        if self._opened_run and not self.offline:
+            self._call("end run", self._end_run)
+
+    def _end_run(self) -> None:
+        import mlflow
+
+        active = mlflow.active_run()
+        if active is not None and active.info.run_id == self.run_id:
+            # end_run pops the run before telling the server, so a failure here leaves no run active
+            with fail_fast_if_unreachable(self.tracking_uri or ""), contextlib.suppress(Exception):
+                mlflow.end_run()
+
+    def _log_files(self, history: list[EpochEnded]) -> None:
+        log_path = self.approach.log_path() if self.approach is not None else None
+        if log_path and os.path.isfile(log_path):
+            self._log_artifact(log_path, "training_log")
+        if not self.config.log_charts or not history:
+            return
+        from sparktag.tracking.charts import history_from_events, write_charts
+
+        folder = self._local_dir("charts")
+        try:
+            written = write_charts(history_from_events(self._events), folder)
+        except Exception as err:  # a chart is not worth a failed run
+            self._warn("charts", f"could not draw the training charts: {err!r}")
+            return
+        for path in written.values():
+            self._log_artifact(path, "charts")
+
+    def _local_dir(self, name: str) -> str:
+        """A folder for files to log: kept under the pending dir when offline, else a temp dir."""
+        if self.offline:
+            folder = os.path.join(self._pending_dir(), f"{PENDING_PREFIX}{self._uid()}_{name}")
+            os.makedirs(folder, exist_ok=True)
+            return folder
+        return tempfile.mkdtemp(prefix=f"sparktag-{name}-")
+
+    def _log_artifact(self, path: str, artifact_dir: str | None) -> None:
+        self.artifacts.append((os.path.abspath(path), artifact_dir))
+        if not self.offline and self.run_id is not None:
+            self._call("artifacts", lambda: self._client.log_artifact(self.run_id, path, artifact_dir))
+
+    # -- MLflow calls that never raise ------------------------------------------------------------------
+    def _log_batch(
+        self,
+        params: dict[str, str] | None = None,
+        metrics: list[dict[str, Any]] | None = None,
+        tags: dict[str, str] | None = None,
+        what: str = "batch",
+    ) -> None:
+        if self.offline or self.run_id is None:
+            return
+
+        def send() -> None:
+            from mlflow.entities import Metric, Param, RunTag
+
+            param_list = [Param(k, v) for k, v in (params or {}).items()]
+            tag_list = [RunTag(k, v) for k, v in (tags or {}).items()]
+            metric_list = [Metric(m["key"], m["value"], m["timestamp"], m["step"]) for m in metrics or []]
+            # MLflow takes at most 100 params+tags and 1000 metrics per call; one epoch fits in one call.
+            while param_list or tag_list or metric_list:
+                p, param_list = param_list[:100], param_list[100:]
+                t, tag_list = tag_list[: 100 - len(p)], tag_list[100 - len(p) :]
+                m, metric_list = metric_list[:1000], metric_list[1000:]
+                self._client.log_batch(self.run_id, metrics=m, params=p, tags=t, synchronous=True)
+
+        self._call(what, send)
+
+    def _call(self, kind: str, fn: Callable[[], Any]) -> Any:
+        unreachable = check_reachable(self.tracking_uri) if self.tracking_uri else None
+        if unreachable:  # the server went away: go offline now, not after MLflow's minutes of retries
+            self._go_offline(kind, unreachable)
+            return None
+        try:
+            return fn()
+        except Exception as err:  # tracking must never break training
+            if kind == "params" and "Changing param values is not allowed" in str(err):
+                # the same run was given these params with other values (a second fit in one run)
+                self._warn(kind, f"params not logged: the run already has other values ({err})")
+                return None
+            self._go_offline(kind, f"{type(err).__name__}: {err}")
+            return None
+
+    def _go_offline(self, kind: str, reason: str) -> None:
+        self.offline = True
+        self._warn(
+            kind,
+            f"MLflow logging failed ({kind}) for tracking URI {redact_uri(self.tracking_uri)!r}: "
+            f"{redact_uri(reason)}. Training goes on; everything is kept in memory and written to "
+            f"{self._pending_path()} (upload it later with: sparktag upload {self._pending_path()} "
+            "--tracking-uri URI)",
+        )
+
+    def _warn(self, kind: str, message: str) -> None:
+        if kind in self.errors:
+            return
+        self.errors[kind] = message
+        if not self.config.silent:
+            logger.warning("%s", message)
+
+    # -- the pending file -------------------------------------------------------------------------------
+    def _uid(self) -> str:
+        return str(getattr(self.approach, "uid", None) or id(self))
+
+    def _pending_dir(self) -> str:
+        if self.config.pending_dir:
+            return self.config.pending_dir
+        logs = self.approach.getOrDefault("outputLogsPath") if self.approach is not None else ""
+        return logs or os.path.join(os.getcwd(), "mlflow_pending")
+
+    def _pending_path(self) -> str:
+        return os.path.abspath(os.path.join(self._pending_dir(), f"{PENDING_PREFIX}{self._uid()}.json"))
+
+    def pending_payload(self) -> dict[str, Any]:
+        """Everything this listener logged or would have logged (the content of its pending file)."""
+        return {
+            "tracking_uri": redact_uri(self.tracking_uri),
+            "run_id": self.run_id,
+            "errors": self.errors,
+            "params": self.params,
+            "metrics": self.metrics,
+            "tags": self.tags,
+            "artifacts": [{"path": p, "artifact_path": d} for p, d in self.artifacts],
+        }
+
+    def _write_pending(self) -> None:
+        path = self._pending_path()
+        write_pending(path, self.pending_payload())
+        self.pending_file = path
+
+
+def _best_epoch(history: list[EpochEnded]) -> int | None:
+    """The epoch with the best validation (else test) token micro F1, the trainer's monitored score."""
+    scored = [(e.validation or e.test, e.epoch) for e in history]
+    scored = [(ev, epoch) for ev, epoch in scored if ev is not None]
+    if not scored:
+        return None
+    return max(scored, key=lambda pair: (pair[0].token.micro_f1, -pair[1]))[1]  # type: ignore[union-attr]
