@@ -76,14 +76,29 @@ def test_length_batches_cover_everything_and_group_lengths() -> None:
     rng_lengths = np.random.default_rng(0).integers(1, 40, 500).tolist()
     batches = length_batches(rng_lengths, 8, np.random.default_rng(1))
     assert sorted(i for b in batches for i in b) == list(range(500))
-    assert len(batches) == 63  # ceil(500 / 8): pools are whole multiples of the batch size
+    assert len(batches) == 63  # ceil(500 / 8)
     assert batches == length_batches(rng_lengths, 8, np.random.default_rng(1))  # seeded
     assert batches != length_batches(rng_lengths, 8, np.random.default_rng(2))
-    spread = np.mean([np.ptp([rng_lengths[i] for i in b]) for b in batches])
-    assert spread < 3  # sorted within pools of 400: nearly no padding
+    padded = sum(max(rng_lengths[i] for i in b) * len(b) for b in batches)
+    assert padded < 1.15 * sum(rng_lengths)  # about equal lengths in a batch (random batches: ~2x)
     ordered = length_batches(rng_lengths, 8)  # prediction: sorted, deterministic
     flat = [rng_lengths[i] for b in ordered for i in b]
     assert flat == sorted(rng_lengths)
+
+
+@pytest.mark.parametrize("workers", [1, 2, 4, 8])
+def test_length_batches_give_contiguous_ranges_equal_shares(workers: int) -> None:
+    # data split into `workers` contiguous ranges (as data-parallel training splits it): with `workers`
+    # dividing the batch size, every full batch has batch_size / workers sentences in each range
+    n = 203
+    lengths = np.random.default_rng(0).integers(1, 40, n).tolist()
+    bounds = np.array([r * n // workers for r in range(workers + 1)])
+    batches = length_batches(lengths, 8, np.random.default_rng(3))
+    full = [b for b in batches if len(b) == 8]
+    assert len(full) == n // 8
+    for members in full:
+        shares = np.bincount(np.searchsorted(bounds, members, side="right") - 1, minlength=workers)
+        assert shares.tolist() == [8 // workers] * workers
 
 
 def test_holdout_positions_are_seeded() -> None:

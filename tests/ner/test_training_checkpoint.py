@@ -276,7 +276,7 @@ def corrupt(kind: str, folder: Path) -> str:
     if kind == "version":
         state = json.loads((last / STATE_FILE).read_text())
         (last / STATE_FILE).write_text(json.dumps({**state, "format_version": 99}))
-        return "format_version 99 .* reads training checkpoints of format_version 1 only"
+        return f"format_version 99 .* reads training checkpoints of format_version {TRAINING_FORMAT_VERSION} only"
     if kind == "weights":
         data = (last / "weights.safetensors").read_bytes()
         (last / "weights.safetensors").write_bytes(data[: len(data) // 2])

@@ -5,11 +5,14 @@ the hooks of this module keep the ranks in step:
 
 * vocabularies, tag list, sizes and the data fingerprint are agreed over every shard, so each rank builds the
   same network (and a checkpoint describes the whole data);
-* every step all-reduces one flat buffer (every gradient, then how many ranks contributed and their summed
-  loss): the gradients applied are the mean over the ranks that had a batch, identical on every rank, so the
-  weights stay identical without a broadcast;
-* every rank runs the same number of steps per epoch (gloo collectives hang when one rank stops calling them):
-  a rank whose shard ran out joins the remaining steps with no batch, contributing nothing to the mean;
+* every rank cuts the same batches from the data of every rank together (``train._epoch_batches``) and
+  trains the members it holds, each weighted by its share of the batch; every step all-reduces one flat
+  buffer (every gradient, then the loss), so the gradient applied is the mean over the whole batch, identical
+  on every rank, and the weights stay identical without a broadcast. With per-sentence dropout masks
+  (``model.RowNoise``), the steps are those of one process on the whole data: n ranks train the model one
+  process trains with the same seed, up to float rounding;
+* every rank runs every step (gloo collectives hang when one rank stops calling them): a rank holding none
+  of a step's sentences joins it with zero gradients;
 * validation/test predictions are gathered, so every rank computes the scores of the whole held-out data.
 
 Only rank 0 has listeners; :class:`EventRelay` sends its events to the driver's listeners (the Spark NLP log,
@@ -36,7 +39,7 @@ class CommStats:
 
     steps: int = 0
     comm_s: float = 0.0  # wall time inside the step's all-reduce (waiting for slower ranks included)
-    bytes_per_step: int = 0  # the all-reduce payload: every gradient plus two float32 counters
+    bytes_per_step: int = 0  # the all-reduce payload: every gradient plus the float32 loss
 
     @property
     def comm_ms_per_step(self) -> float:
@@ -109,10 +112,6 @@ class RankGroup:
         """The sum of ``n`` over the ranks (training examples of the whole data)."""
         return int(sum(self.gather(int(n))))
 
-    def most(self, n: int) -> int:
-        """The largest ``n`` of any rank: the steps per epoch every rank runs."""
-        return int(max(self.gather(int(n))))
-
     def digest(self, hexdigest: str) -> str:
         """One fingerprint of every shard's data (each rank's digest, in rank order)."""
         return hashlib.blake2b("/".join(self.gather(hexdigest)).encode(), digest_size=16).hexdigest()
@@ -129,40 +128,37 @@ class RankGroup:
         return all_gold, all_pred
 
     # -- one step ---------------------------------------------------------------------------------------
-    def reduce_gradients(self, model: torch.nn.Module, loss: float | None) -> float:
-        """Average the gradients over the ranks that had a batch this step, in place; the step's summed loss.
+    def reduce_gradients(self, model: torch.nn.Module, loss: float) -> float:
+        """Sum the gradients of every rank, in place; the sum of the ranks' losses.
 
-        ``loss`` is None on a rank whose shard ran out: it still joins the all-reduce (gloo needs every rank
-        in every collective), with zero gradients and a contribution count of 0, so the mean is over the
-        ranks that trained. One flat float32 buffer keeps it to one all-reduce per step.
+        Each rank's gradients (and loss) are already weighted by its share of the step's sentences, so the sum
+        is the gradient of the mean loss over the step's whole batch. A rank holding none of the step's
+        sentences has no gradients and adds zeros. One flat float32 buffer keeps it to one all-reduce per step.
 
         Args:
-            model: the network; its ``.grad`` tensors are replaced by the mean (also where they were None).
-            loss: this rank's batch loss, or None without a batch.
+            model: the network; its ``.grad`` tensors are replaced by the sum (also where they were None).
+            loss: this rank's weighted loss (0.0 without sentences this step).
 
         Returns:
-            the sum of the batch losses of every rank this step.
+            the step's loss: the mean over the step's sentences, as one process computes it.
         """
         params = [p for p in model.parameters() if p.requires_grad]
         sizes = [p.numel() for p in params]
-        flat = torch.zeros(sum(sizes) + 2, dtype=torch.float32)  # (n_params + 2,)
-        if loss is not None:
-            offset = 0
-            for p, n in zip(params, sizes, strict=True):
-                if p.grad is not None:
-                    flat[offset : offset + n] = p.grad.reshape(-1)
-                offset += n
-            flat[-2] = 1.0
-            flat[-1] = float(loss)
+        flat = torch.zeros(sum(sizes) + 1, dtype=torch.float32)  # (n_params + 1,)
+        offset = 0
+        for p, n in zip(params, sizes, strict=True):
+            if p.grad is not None:
+                flat[offset : offset + n] = p.grad.reshape(-1)
+            offset += n
+        flat[-1] = float(loss)
         start = time.perf_counter()
         dist.all_reduce(flat, op=dist.ReduceOp.SUM)
         self.stats.comm_s += time.perf_counter() - start
         self.stats.steps += 1
         self.stats.bytes_per_step = flat.numel() * flat.element_size()
-        contributed = max(float(flat[-2]), 1.0)
         offset = 0
         for p, n in zip(params, sizes, strict=True):
-            p.grad = (flat[offset : offset + n] / contributed).view_as(p).clone()
+            p.grad = flat[offset : offset + n].view_as(p).clone()
             offset += n
         return float(flat[-1])
 

@@ -5,7 +5,9 @@ with ReLU and max-pooling and, optionally, a character BiLSTM; their outputs are
 embeddings, projected by a ReLU dense layer to ``2 * lstm_hidden``, passed through BiLSTM layers with
 residual connections, and a dense layer gives per-tag emission scores for the CRF. Dropout (given, like Spark
 NLP, as a *keep* probability) is applied to the character embeddings, after the projection and before the
-output layer.
+output layer. In training, every sentence draws its dropout masks from a generator of its own
+(:class:`RowNoise`), so its masks do not depend on which sentences share its batch: a batch split over
+data-parallel ranks draws the masks one process draws.
 
 Shapes: ``B`` batch, ``T`` sentence length, ``W`` word length in characters, ``N`` real words in the batch,
 ``D`` embedding dim, ``K`` tags, ``H`` ``lstm_hidden``.
@@ -13,6 +15,7 @@ Shapes: ``B`` batch, ``T`` sentence length, ``W`` word length in characters, ``N
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -87,6 +90,7 @@ class KeepDropout(nn.Module):
 
     Same maths as ``nn.Dropout(1 - keep)``, but draws the mask with ``rand_like`` < keep, which on CPU is ~3x
     faster than the ``bernoulli_`` of ``nn.Dropout`` (it shows at batch size 8, where the tensors are small).
+    Given a ``mask`` (0/1, from :class:`RowNoise`), applies that one instead of drawing.
     """
 
     def __init__(self, keep: float) -> None:
@@ -98,10 +102,56 @@ class KeepDropout(nn.Module):
         """The drop probability, as ``nn.Dropout`` names it."""
         return 1.0 - self.keep
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         if not self.training or self.keep >= 1.0:
             return x
-        return x * (torch.rand_like(x) < self.keep).to(x.dtype) * (1.0 / self.keep)
+        if mask is None:
+            mask = (torch.rand_like(x) < self.keep).to(x.dtype)
+        return x * mask * (1.0 / self.keep)
+
+
+class RowNoise:
+    """Dropout masks drawn sentence by sentence, each sentence from its own seeded generator.
+
+    A sentence's masks depend only on its seed and its own length, never on the other sentences of the batch or
+    the batch's padding: training that splits a batch over several processes (``ner/distributed.py``) draws
+    exactly the masks one process draws for the whole batch. The generators are used in the forward pass's
+    order (character embeddings, projection, BiLSTM output), one draw per site.
+
+    Args:
+        seeds: one seed per sentence of the batch, in batch order.
+        lengths: the sentences' token counts, in batch order.
+    """
+
+    def __init__(self, seeds: Sequence[int], lengths: Sequence[int]) -> None:
+        if len(seeds) != len(lengths):
+            raise ValueError(
+                f"RowNoise needs one seed per sentence: {len(seeds)} seeds, {len(lengths)} sentences"
+            )
+        self._generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
+        self._lengths = [int(n) for n in lengths]
+
+    def token_mask(self, keep: float, seq_len: int, width: int) -> Tensor:
+        """A ``(B, T, width)`` 0/1 mask: each sentence's ``(L, width)`` draw, ones on padding."""
+        rows = []
+        for generator, n in zip(self._generators, self._lengths, strict=True):
+            row = torch.ones(seq_len, width)
+            row[:n] = (torch.rand((n, width), generator=generator) < keep).to(row.dtype)
+            rows.append(row)
+        return torch.stack(rows)
+
+    def char_mask(self, keep: float, word_len: int, max_word_len: int, channels: int) -> Tensor:
+        """A ``(N, word_len, channels)`` 0/1 mask for the real words of the batch (sentence by sentence).
+
+        Each sentence draws ``(L, max(max_word_len, word_len), channels)`` and keeps the first ``word_len``
+        characters, so its mask does not depend on the batch's longest word.
+        """
+        drawn = max(max_word_len, word_len)
+        parts = [
+            torch.rand((n, drawn, channels), generator=generator)[:, :word_len] < keep
+            for generator, n in zip(self._generators, self._lengths, strict=True)
+        ]
+        return torch.cat(parts).to(torch.float32)
 
 
 def _conv_as_matmul(conv: nn.Conv1d, x: Tensor) -> Tensor:
@@ -156,14 +206,20 @@ class NerTagger(nn.Module):
         self.output = nn.Linear(width, config.n_tags)
         self.crf = CRF(config.n_tags)
 
-    def char_features(self, char_ids: Tensor, mask: Tensor) -> Tensor:
+    def char_features(self, char_ids: Tensor, mask: Tensor, noise: RowNoise | None = None) -> Tensor:
         """Character features of every word, ``(B, T, F)``; zeros on padding.
 
         Only the ``N`` real words are computed (no work spent on padded positions).
         """
         batch, seq_len, _ = char_ids.shape
         words = char_ids[mask]  # (N, W)
-        chars = self.char_dropout(self.char_embedding(words))  # (N, W, C)
+        chars = self.char_embedding(words)  # (N, W, C)
+        drop = None
+        if noise is not None and self.training and self.config.dropout < 1.0:
+            drop = noise.char_mask(
+                self.config.dropout, words.shape[1], self.config.max_word_len, chars.shape[2]
+            )
+        chars = self.char_dropout(chars, drop)
         char_mask = words != 0  # (N, W)
         parts = []
         if self.char_cnn is not None:
@@ -183,8 +239,8 @@ class NerTagger(nn.Module):
         out[mask] = words_out
         return out
 
-    def emissions(self, batch: Batch) -> Tensor:
-        """Per-tag scores of every token, ``(B, T, K)``."""
+    def emissions(self, batch: Batch, noise: RowNoise | None = None) -> Tensor:
+        """Per-tag scores of every token, ``(B, T, K)``; in training, ``noise`` draws the dropout masks."""
         config = self.config
         if batch.embeddings.shape[2] != config.embedding_dim:
             raise ValueError(
@@ -192,8 +248,9 @@ class NerTagger(nn.Module):
                 f"dim {config.embedding_dim}; use the same embeddings as in training"
             )
         seq_len = batch.mask.shape[1]
-        words = torch.cat([batch.embeddings, self.char_features(batch.char_ids, batch.mask)], dim=2)
-        x = self.dropout(torch.relu(self.projection(words)))  # (B, T, 2H)
+        words = torch.cat([batch.embeddings, self.char_features(batch.char_ids, batch.mask, noise)], dim=2)
+        x = torch.relu(self.projection(words))  # (B, T, 2H)
+        x = self.dropout(x, self._token_mask(noise, x))
         if not self.training and bool((batch.lengths == seq_len).all()):
             # Predicting without padding (one sentence, or sentences of one length): packing would only
             # reorder the rows; the plain call computes the same numbers a tenth of a millisecond sooner.
@@ -209,13 +266,21 @@ class NerTagger(nn.Module):
                 out.data + packed.data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices
             )
         context, _ = pad_packed_sequence(packed, batch_first=True, total_length=seq_len)  # (B, T, 2H)
-        return self.output(self.dropout(context))  # (B, T, K)
+        return self.output(self.dropout(context, self._token_mask(noise, context)))  # (B, T, K)
 
-    def loss(self, batch: Batch) -> Tensor:
-        """Mean CRF negative log-likelihood over the sentences of the batch (Spark NLP's ``reduce_mean``)."""
+    def _token_mask(self, noise: RowNoise | None, x: Tensor) -> Tensor | None:
+        if noise is None or not self.training or self.config.dropout >= 1.0:
+            return None
+        return noise.token_mask(self.config.dropout, x.shape[1], x.shape[2])
+
+    def loss(self, batch: Batch, noise: RowNoise | None = None) -> Tensor:
+        """Mean CRF negative log-likelihood over the sentences of the batch (Spark NLP's ``reduce_mean``).
+
+        ``noise``: per-sentence dropout masks (training draws them so); None draws from torch's generator.
+        """
         if batch.tag_ids is None:
             raise ValueError("loss needs a batch with gold tags (tag_ids is None)")
-        return self.crf.nll(self.emissions(batch), batch.tag_ids, batch.mask).mean()
+        return self.crf.nll(self.emissions(batch, noise), batch.tag_ids, batch.mask).mean()
 
     def decode(self, batch: Batch) -> list[list[int]]:
         """Viterbi tag ids of each sentence."""

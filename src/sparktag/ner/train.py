@@ -29,7 +29,7 @@ import math
 import secrets
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
@@ -62,7 +62,7 @@ from sparktag.ner.events import (
     TrainingEnded,
     TrainingStarted,
 )
-from sparktag.ner.model import NerConfig, NerTagger
+from sparktag.ner.model import NerConfig, NerTagger, RowNoise
 from sparktag.ner.training_checkpoint import (
     DataFingerprint,
     ResumePoint,
@@ -265,14 +265,21 @@ class _TrainingData:
         self.validation_split = validation_split
         self.seed = seed
         self.max_word_len = max_word_len
+        self.group = group
         self.chunks: list[_Chunk] = []
+        # per chunk: the training examples of every rank together, which the batches are cut from
+        self.step_sizes: list[int] = []
         chars: set[str] = set()
         tags: set[str] = set()
         self.dim: int | None = None
-        for c, chunk in enumerate(source.chunks()):
+        for c, chunk in enumerate(_lockstep(source.chunks(), group)):
             if fingerprint is not None:
                 fingerprint.add("train", chunk)
-            held = holdout_positions(len(chunk), validation_split, np.random.default_rng([seed, c]))
+            # Held-out positions are drawn over the chunk of every rank together (rank after rank), so
+            # data-parallel training holds out the sentences one process holds out of the same data.
+            offset, total = _place(len(chunk), group)
+            held = holdout_positions(total, validation_split, np.random.default_rng([seed, c]))
+            held = held[(held >= offset) & (held < offset + len(chunk))] - offset
             train_positions = np.setdiff1d(np.arange(len(chunk)), held)
             info = _Chunk(train_positions, held, len(chunk))
             self.chunks.append(info)
@@ -293,6 +300,7 @@ class _TrainingData:
                 for token in example.tokens:
                     chars.update(token)
                 tags.update(example.tags)
+            self.step_sizes.append(_place(info.trainable, group)[1])
         if group is not None:  # data parallel: one vocabulary over every rank's shard
             chars, tags, self.dim = group.agree_vocab(chars, tags, self.dim)
         if self.dim is None:
@@ -310,13 +318,13 @@ class _TrainingData:
             self._cached = list(self._encode_chunks())
 
     def count_batches(self, batch_size: int) -> int:
-        """Batches per epoch: each chunk is batched on its own."""
-        return sum(math.ceil(c.trainable / batch_size) for c in self.chunks)
+        """Batches per epoch: each chunk (of every rank together) is batched on its own."""
+        return sum(math.ceil(n / batch_size) for n in self.step_sizes)
 
     def _passes(self) -> Iterator[tuple[Sequence[NerExample], _Chunk]]:
         """Another pass over the source, checked against the first (a stream must replay the same chunks)."""
         count = 0
-        for count, chunk in enumerate(self.source.chunks(), start=1):
+        for count, chunk in enumerate(_lockstep(self.source.chunks(), self.group), start=1):
             expected = self.chunks[count - 1].size if count <= len(self.chunks) else None
             if expected != len(chunk):
                 raise ValueError(
@@ -361,17 +369,69 @@ class _TrainingData:
         return ExampleSource([examples[p] for p in self.chunks[0].held_positions.tolist()])
 
 
+def _lockstep(
+    chunks: Iterable[Sequence[NerExample]], group: RankGroup | None
+) -> Iterator[Sequence[NerExample]]:
+    """The chunks of a source; data parallel, in step with the other ranks: as many chunks as the rank with the
+    most, an empty chunk where this rank's shard has no more (every rank takes part in every chunk's
+    collectives)."""
+    if group is None:
+        yield from chunks
+        return
+    iterator = iter(chunks)
+    while True:
+        chunk = next(iterator, None)
+        if not any(group.gather(chunk is not None)):
+            return
+        yield chunk if chunk is not None else []
+
+
+def _place(n: int, group: RankGroup | None) -> tuple[int, int]:
+    """Where this rank's ``n`` items start among every rank's, rank after rank, and the total."""
+    if group is None:
+        return 0, n
+    counts = group.gather(int(n))
+    return sum(counts[: group.rank]), sum(counts)
+
+
+@dataclass
+class _Step:
+    """One optimisation step: this rank's part of the batch (None: no sentence of it here) and its share."""
+
+    batch: Batch | None
+    seeds: list[int]  # the dropout seed of each sentence of ``batch``
+    share: float  # this rank's sentences / the step's sentences (1.0 in one process)
+
+
+def _row_seed(seed: int, epoch: int, chunk: int, index: int) -> int:
+    """The dropout seed of a training sentence in an epoch: the same wherever the sentence is trained."""
+    return int(np.random.SeedSequence([seed, epoch, chunk, index]).generate_state(1, np.uint64)[0]) >> 1
+
+
 def _epoch_batches(
-    training: _TrainingData, batch_size: int, order_rng: np.random.Generator, steps: int | None = None
-) -> Iterator[Batch | None]:
-    """One epoch's batches, chunk by chunk; with ``steps`` (data parallel), padded with None up to that many."""
-    count = 0
-    for chunk in training.training_chunks():
-        for members in length_batches([e.length for e in chunk], batch_size, order_rng):
-            count += 1
-            yield collate([chunk[i] for i in members])
-    for _ in range(count, steps or 0):
-        yield None
+    training: _TrainingData, batch_size: int, order_rng: np.random.Generator, seed: int, epoch: int
+) -> Iterator[_Step]:
+    """One epoch's steps, chunk by chunk.
+
+    Data parallel, every rank cuts the same batches from the chunk of every rank together (the ranks' sentences
+    one after the other, as one process holding the whole data sees them) with the same generator, and trains
+    the members it holds: the steps, their sentences and their dropout masks are one process's.
+    """
+    group = training.group
+    for c, chunk in enumerate(training.training_chunks()):
+        lengths = [e.length for e in chunk]
+        offset = 0
+        if group is not None:
+            every = group.gather(lengths)
+            offset = sum(len(part) for part in every[: group.rank])
+            lengths = [n for part in every for n in part]
+        for members in length_batches(lengths, batch_size, order_rng):
+            mine = [i for i in members if offset <= i < offset + len(chunk)]
+            yield _Step(
+                batch=collate([chunk[i - offset] for i in mine]) if mine else None,
+                seeds=[_row_seed(seed, epoch, c, i) for i in mine],
+                share=len(mine) / len(members),
+            )
 
 
 @contextlib.contextmanager
@@ -528,8 +588,6 @@ def train(
         # Fused Adam: one kernel for all parameters, ~1 ms less per step than the per-tensor loop on CPU.
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)
         total_batches = training.count_batches(config.batch_size)
-        if group is not None:
-            total_batches = group.most(total_batches)  # every rank runs as many steps as the largest shard
 
         history: list[EpochEnded] = []
         best_score = -math.inf
@@ -597,18 +655,18 @@ def train(
             epoch_start = time.perf_counter()
             epoch_loss = 0.0
             batch_no = 0
-            for batch in _epoch_batches(
-                training, config.batch_size, order_rng, total_batches if group else None
-            ):
+            for step in _epoch_batches(training, config.batch_size, order_rng, seed, epoch):
                 optimizer.zero_grad(set_to_none=True)
-                batch_loss: float | None = None  # None: this rank's shard ran out, it joins the step idle
-                if batch is not None:
-                    loss = model.loss(batch)
+                batch_loss = 0.0  # the step's mean loss; a rank holding no sentence of the step adds nothing
+                if step.batch is not None:
+                    # this rank's mean, weighted by its share: the ranks' sum is the mean over the whole batch
+                    loss = (
+                        model.loss(step.batch, RowNoise(step.seeds, step.batch.lengths.tolist())) * step.share
+                    )
                     loss.backward()
                     batch_loss = float(loss.detach())
                 if group is not None:
-                    batch_loss = group.reduce_gradients(model, batch_loss)  # the ranks' summed loss
-                assert batch_loss is not None
+                    batch_loss = group.reduce_gradients(model, batch_loss)
                 if config.grad_clip > 0:
                     torch.nn.utils.clip_grad_value_(model.parameters(), config.grad_clip)
                 optimizer.step()

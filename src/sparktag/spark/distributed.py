@@ -3,8 +3,10 @@
 1. The featurised sentences (tokens, tags, float32 vectors: what ``_featurize`` makes in Spark) are written as
    parquet where every executor can read them: the SparkContext's checkpoint dir (``sc.setCheckpointDir``,
    which cluster users point at HDFS/S3/DBFS), or a local temp folder when the master is ``local``.
-2. The parquet files are dealt to the ranks, largest first to the least loaded rank, so shards are as even
-   as the files allow; each rank streams its own files (``enableMemoryOptimizer``) or holds them in memory.
+2. The rows, in file-name order (the DataFrame's order, as single-process training reads it), are cut into n
+   contiguous ranges of equal size (one row apart at most), one per rank; each rank reads only its range and
+   streams it (``enableMemoryOptimizer``) or holds it in memory. Rank after rank, the ranges are the whole
+   data in order, which is what lets the ranks cut one process's batches (``ner/train.py``).
 3. ``TorchDistributor(num_processes=n, local_mode=False)`` starts a barrier stage of n tasks; each runs
    :func:`_train_rank`: the loop of ``ner/train.py`` with a :class:`~sparktag.ner.distributed.RankGroup`
    (gradient all-reduce, equal steps per epoch, scores over every shard, checkpoints by rank 0).
@@ -31,11 +33,20 @@ _RUN_DONE = "__sparktag_run_done__"  # queue markers: the distributor returned /
 _RELAY_CLOSED = "__sparktag_relay_closed__"
 
 
+@dataclass(frozen=True)
+class Slice:
+    """Rows ``start <= i < stop`` of one parquet file."""
+
+    uri: str
+    start: int
+    stop: int
+
+
 @dataclass
 class RankSpec:
     """What every rank gets (pickled into the tasks): its data, the config, where to send events."""
 
-    train_files: list[list[str]]  # per rank: parquet file URIs of its shard
+    train_files: list[list[Slice]]  # per rank: the parquet row ranges of its shard, in data order
     test_files: list[str]  # every rank reads these and scores rows i % world_size == rank
     streaming: bool  # enableMemoryOptimizer: stream the shard every epoch instead of holding it
     config: Any  # sparktag.ner.train.TrainConfig
@@ -82,36 +93,40 @@ def staging_folder(spark: Any, name: str) -> tuple[str, Callable[[], None]]:
     return uri, lambda: fs.delete(path, True)
 
 
-def _write_parquet(records: Any, uri: str, min_files: int) -> list[tuple[str, int]]:
-    """Write records as parquet; the (file URI, rows) of every non-empty file, in name order."""
+def _write_parquet(records: Any, uri: str) -> list[tuple[str, int]]:
+    """Write records as parquet; the (file URI, rows) of every non-empty file, in name (= partition) order."""
     from pyspark.sql.functions import input_file_name
 
     from sparktag.spark.ner_dl import _ROW_GROUP_BYTES
 
-    if records.rdd.getNumPartitions() < min_files:
-        records = records.repartition(min_files)  # small data: one file per rank at least
     records.write.mode("overwrite").option("parquet.block.size", _ROW_GROUP_BYTES).parquet(uri)
     spark = records.sparkSession
     rows = spark.read.parquet(uri).groupBy(input_file_name().alias("file")).count().collect()
     return sorted((r["file"], int(r["count"])) for r in rows if r["count"])
 
 
-def deal_files(files: Sequence[tuple[str, int]], workers: int) -> list[list[str]]:
-    """Files to ranks: largest first, each to the rank with the fewest rows so far (ties: lowest rank).
+def row_ranges(files: Sequence[tuple[str, int]], workers: int) -> list[list[Slice]]:
+    """The rows of ``files`` (in the given order) cut into ``workers`` contiguous ranges of equal size.
 
-    Deterministic for the same files, so a resumed fit gives every rank the same shard again.
+    Rank ``r`` gets rows ``r * N // workers`` to ``(r + 1) * N // workers`` of the ``N`` rows, as slices of
+    the files they lie in. Deterministic for the same files, so a resumed fit gives every rank the same shard.
     """
-    shards: list[list[str]] = [[] for _ in range(workers)]
-    loads = [0] * workers
-    for uri, rows in sorted(files, key=lambda f: (-f[1], f[0])):
-        rank = loads.index(min(loads))
-        shards[rank].append(uri)
-        loads[rank] += rows
-    return [sorted(s) for s in shards]
+    total = sum(rows for _, rows in files)
+    bounds = [r * total // workers for r in range(workers + 1)]
+    shards: list[list[Slice]] = [[] for _ in range(workers)]
+    first = 0  # global index of the current file's first row
+    for uri, rows in files:
+        for rank in range(workers):
+            start, stop = max(bounds[rank], first), min(bounds[rank + 1], first + rows)
+            if start < stop:
+                shards[rank].append(Slice(uri, start - first, stop - first))
+        first += rows
+    return shards
 
 
-def _parquet_batches(uris: Sequence[str]) -> Iterator[Any]:
-    """Record batches of parquet files, a few rows at a time (``file:`` paths directly, others via pyarrow.fs)."""
+def _parquet_batches(slices: Sequence[Slice]) -> Iterator[Any]:
+    """Record batches of parquet row ranges, a few rows at a time (``file:`` paths directly, others via
+    pyarrow.fs); row groups wholly outside a range are not read."""
     from urllib.parse import unquote, urlparse
 
     import pyarrow.fs as pafs
@@ -119,25 +134,41 @@ def _parquet_batches(uris: Sequence[str]) -> Iterator[Any]:
 
     from sparktag.spark.ner_dl import _READ_ROWS
 
-    for uri in uris:
-        if uri.startswith("file:"):
-            source: Any = unquote(urlparse(uri).path)
+    for part in slices:
+        if part.uri.startswith("file:"):
+            source: Any = unquote(urlparse(part.uri).path)
         else:
-            fs, path = pafs.FileSystem.from_uri(uri)
+            fs, path = pafs.FileSystem.from_uri(part.uri)
             source = fs.open_input_file(path)
         with pq.ParquetFile(source, pre_buffer=False) as parquet:
-            yield from parquet.iter_batches(batch_size=_READ_ROWS, use_threads=False)
+            groups, first = [], 0  # row groups that hold rows of the range; first row of the first of them
+            seen = 0
+            for g in range(parquet.metadata.num_row_groups):
+                n = parquet.metadata.row_group(g).num_rows
+                if seen + n > part.start and seen < part.stop:
+                    if not groups:
+                        first = seen
+                    groups.append(g)
+                seen += n
+            row = first
+            for batch in parquet.iter_batches(batch_size=_READ_ROWS, row_groups=groups, use_threads=False):
+                lo, hi = max(part.start - row, 0), min(part.stop - row, batch.num_rows)
+                row += batch.num_rows
+                if lo < hi:
+                    yield batch.slice(lo, hi - lo)
+                if row >= part.stop:
+                    break
 
 
-def shard_source(uris: Sequence[str], streaming: bool) -> Any:
+def shard_source(slices: Sequence[Slice], streaming: bool) -> Any:
     """A rank's training data: its examples in memory, or a chunk factory streaming them every epoch."""
     from sparktag.spark.ner_dl import _records_to_examples, example_chunks
 
     if not streaming:
-        return [e for batch in _parquet_batches(uris) for e in _records_to_examples(batch)]
+        return [e for batch in _parquet_batches(slices) for e in _records_to_examples(batch)]
 
     def chunks() -> Iterator[list[Any]]:
-        return example_chunks(_parquet_batches(uris))
+        return example_chunks(_parquet_batches(slices))
 
     return chunks
 
@@ -156,7 +187,8 @@ def _train_rank(spec: RankSpec) -> dict[str, Any] | None:
         data = shard_source(spec.train_files[group.rank], spec.streaming)
         test = None
         if spec.test_files:
-            rows = [e for b in _parquet_batches(spec.test_files) for e in _records_to_examples(b)]
+            whole = [Slice(uri, 0, 2**62) for uri in spec.test_files]
+            rows = [e for b in _parquet_batches(whole) for e in _records_to_examples(b)]
             test = rows[group.rank :: group.world_size]
         listeners = []
         if group.is_main and spec.relay is not None:
@@ -259,18 +291,30 @@ def train_distributed(
     events: queue.Queue[Any] = queue.Queue()
     server: _EventServer | None = None
     try:
-        files = _write_parquet(train_records, folder + "/train", workers)
+        files = _write_parquet(train_records, folder + "/train")
         total = sum(rows for _, rows in files)
         if total == 0:
             raise ValueError(f"{name}: the training data has no labelled sentences; nothing to train on")
-        shards = deal_files(files, workers)
-        if any(not s for s in shards):
+        if total < workers:
             raise ValueError(
-                f"{name}: numWorkers={workers} but the featurised training data has {total} sentence(s) in "
-                f"{len(files)} file(s); each worker needs a share: use fewer workers"
+                f"{name}: numWorkers={workers} but the featurised training data has {total} sentence(s); "
+                "each worker needs a share: use fewer workers"
+            )
+        shards = row_ranges(files, workers)
+        if config.batch_size % workers:
+            # a step's sentences are trained where they lie: with batchSize a multiple of numWorkers each
+            # worker holds batchSize / numWorkers of every step, else some hold one more (or none) and wait
+            logger.warning(
+                "%s: batchSize %d is not a multiple of numWorkers %d: every step waits for the workers that "
+                "hold one sentence more%s; a multiple (e.g. %d) keeps them all busy",
+                name,
+                config.batch_size,
+                workers,
+                " and some workers hold none" if config.batch_size < workers else "",
+                workers * max(1, round(config.batch_size / workers)),
             )
         test_files = (
-            [uri for uri, _ in _write_parquet(test_records, folder + "/test", 1)] if test_records else []
+            [uri for uri, _ in _write_parquet(test_records, folder + "/test")] if test_records else []
         )
         host = spark.sparkContext.getConf().get("spark.driver.host", "127.0.0.1")
         server = _EventServer(host, events)
@@ -305,7 +349,6 @@ def train_distributed(
             seed=value["seed"],
             resumed_from=value["resumed_from"],
         )
-        rows_of = dict(files)
         return DistributedResult(
             result=result,
             workers=workers,
@@ -313,7 +356,7 @@ def train_distributed(
             comm_s=value["comm_s"],
             bytes_per_step=value["bytes_per_step"],
             files_per_rank=[len(s) for s in shards],
-            rows_per_rank=[sum(rows_of[u] for u in s) for s in shards],
+            rows_per_rank=[sum(part.stop - part.start for part in s) for s in shards],
         )
     finally:
         if server is not None:
@@ -344,7 +387,8 @@ def _deliver(events: queue.Queue[Any], server: _EventServer, bus: Any, drain_s: 
 __all__ = [
     "DistributedResult",
     "RankSpec",
-    "deal_files",
+    "Slice",
+    "row_ranges",
     "shard_source",
     "staging_folder",
     "train_distributed",

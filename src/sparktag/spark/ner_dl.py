@@ -185,8 +185,9 @@ class NerDLApproach(
     )
     numWorkers = _p(
         "numWorkers",
-        "train on this many executor processes at once (pyspark's TorchDistributor, gloo, CPU); each streams "
-        "its shard of the featurised data and gradients are averaged every step. 0 or 1: on the driver only",
+        "train on this many executor processes at once (pyspark's TorchDistributor, gloo, CPU); each holds a "
+        "contiguous shard of the featurised data and trains its sentences of every batch of batchSize (best a "
+        "multiple of numWorkers); the steps are those of training on the driver. 0 or 1: on the driver only",
         TypeConverters.toInt,
     )
     resumeFromCheckpoint = _p(
@@ -326,7 +327,9 @@ class NerDLApproach(
     def setNumWorkers(self, v: int) -> NerDLApproach:
         """Train on ``v`` executor processes (see ``docs/distributed.md``); 0 or 1 trains on the driver.
 
-        Each step averages the gradients of ``v`` batches of ``batchSize`` sentences. On a cluster, the
+        A step trains one batch of ``batchSize`` sentences, as on the driver, split over the workers (each
+        holds ``batchSize / v`` of them when ``v`` divides ``batchSize``): the same seed trains the same model
+        as on the driver, up to float rounding. On a cluster, the
         SparkContext's checkpoint dir (``sc.setCheckpointDir``) must be shared storage: the featurised data
         goes there; ``checkpointPath``, when set, must be a folder every executor and the driver can read.
         """
