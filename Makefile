@@ -22,8 +22,12 @@ venv: $(STAMP)
 demo: venv
 	$(VENV)/bin/sparktag demo
 
+# Two processes (pytest-xdist; tests/conftest.py deals the tests out by module): most tests wait on JVMs, servers
+# and subprocesses. On two cores: one process 36 min, two 29, four 38 (they crowd each other). TEST_WORKERS=0 runs
+# them all in pytest's own process.
+TEST_WORKERS ?= 2
 test: venv
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
 
 # The Spark and tracking tests on the LOWEST versions pyproject.toml allows (run by hand, not in CI; the README
 # keeps its last result). A separate venv: pyspark, mlflow, pandas, ... at their lower bounds (torch stays the CPU
@@ -41,7 +45,7 @@ test-lowest: venv
 		-c $(LOWEST_VENV)/lowest-constraints.txt -e '.[test]'
 	$(LOWEST_VENV)/bin/python -m pip list --disable-pip-version-check 2>/dev/null \
 		| grep -i -E '^(torch|pyspark|mlflow|pandas|pyarrow|numpy|transformers|safetensors|matplotlib|scikit-learn) '
-	$(LOWEST_VENV)/bin/python -m pytest -p no:cacheprovider $(LOWEST_TESTS)
+	$(LOWEST_VENV)/bin/python -m pytest -p no:cacheprovider -n $(TEST_WORKERS) $(LOWEST_TESTS)
 
 lint: venv
 	$(VENV)/bin/ruff check

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -17,6 +20,14 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("PYSPARK_SUBMIT_ARGS", "--driver-java-options=-XX:TieredStopAtLevel=1 pyspark-shell")
 # Caches (word-vector indexes) go to a folder of this run, never the user's home.
 os.environ.setdefault("SPARKTAG_CACHE", tempfile.mkdtemp(prefix="sparktag-test-cache-"))
+
+# pytest-xdist's workers run as `python -c`: a __main__ with neither __file__ nor __spec__, which pyspark's Spark
+# Connect package (imported by mlflow.spark.log_model and MLflow's pyspark.ml autologging) takes for a doctest run
+# and, without grpc, ends with sys.exit(0). A __spec__ named __main__ tells it otherwise and changes nothing else
+# (multiprocessing's spawn skips a main module of that name).
+_main = sys.modules["__main__"]
+if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
+    _main.__spec__ = importlib.machinery.ModuleSpec("__main__", None)
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "src" / "sparktag" / "data" / "sample"
 
@@ -50,3 +61,42 @@ def sample_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from sparktag.embeddings.tiny import save_tiny_bert
 
     return save_tiny_bert(tmp_path_factory.mktemp("sample_bert"), sample_words())
+
+
+# The test groups that take longest (seconds on two cores: the standalone cluster's tests ~500, the tracking
+# guide ~410, the CLI ~200), run first so that no process is left with one of them at the end.
+_LONG_FIRST = ("tests/cluster", "tests/tracking/test_tracking_docs.py", "tests/cli/test_cli.py")
+
+
+def _group(nodeid: str) -> str:
+    """A test's group: its module, or tests/cluster for the standalone cluster's tests (one cluster for all)."""
+    module = nodeid.split("::", 1)[0]
+    return "tests/cluster" if module.startswith("tests/cluster/") else module
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        group = _group(item.nodeid)
+        return _LONG_FIRST.index(group) if group in _LONG_FIRST else len(_LONG_FIRST)
+
+    items.sort(key=rank)  # stable: the order within and among the other groups is kept
+
+
+if importlib.util.find_spec("xdist") is not None:
+
+    def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+        """``make test`` runs the tests in 2 processes (pytest-xdist), a group (:func:`_group`) per process.
+
+        A module's tests stay in one process, so its module and session fixtures (trained models, servers) are
+        built once; the standalone cluster's tests share one cluster. Groups go out in collection order, which
+        puts the longest first. Most tests wait on JVMs, servers and subprocesses: one process keeps two cores
+        about a third busy.
+        """
+        from xdist.scheduler import LoadScopeScheduling
+
+        class ByGroup(LoadScopeScheduling):
+            def _split_scope(self, nodeid: str) -> str:
+                return _group(nodeid)
+
+        config.option.loadscopereorder = False  # xdist would put the groups with the most tests first
+        return ByGroup(config, log)

@@ -24,6 +24,7 @@ import contextlib
 import json
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -45,9 +46,34 @@ class ClusterUnavailableError(RuntimeError):
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct free ports on the loopback, below the kernel's ephemeral range.
+
+    The daemons bind them seconds later (a JVM's start-up). A port from the ephemeral range could meanwhile be
+    handed to any process's port-0 bind (a worker's RPC endpoint, a driver), and ports picked one at a time
+    could repeat; ports held open together and taken from below that range cannot.
+    """
+    low = 32768
+    with contextlib.suppress(OSError, ValueError):
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    rng = random.Random()
+    held: list[socket.socket] = []
+    try:
+        while len(held) < n:
+            s = socket.socket()
+            try:
+                s.bind(("127.0.0.1", rng.randrange(max(1024, low - 12000), low)))
+            except OSError:
+                s.close()
+                continue
+            held.append(s)
+        return [int(s.getsockname()[1]) for s in held]
+    finally:
+        for s in held:
+            s.close()
 
 
 def spark_home() -> Path:
@@ -142,6 +168,7 @@ class Worker:
     index: int
     folder: Path
     webui_port: int
+    port: int
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -182,8 +209,12 @@ class StandaloneCluster:
             "SPARK_WORKER_DIR": str(folder / "work"),
             "SPARK_LOG_DIR": str(folder),
             "TMPDIR": str(folder / "tmp"),
-            # the cluster's JVMs run for minutes on two cores: C1 only, as the test drivers do
-            "SPARK_DAEMON_JAVA_OPTS": "-XX:TieredStopAtLevel=1",
+            # the cluster's JVMs run for minutes on two cores: C1 only, as the test drivers do; a daemon whose
+            # port is taken fails instead of quietly moving to the next port (where the tests would not look);
+            # no REST submission server (its fixed port 6066 is one more to collide on; drivers use spark://)
+            "SPARK_DAEMON_JAVA_OPTS": (
+                "-XX:TieredStopAtLevel=1 -Dspark.port.maxRetries=0 -Dspark.master.rest.enabled=false"
+            ),
             "HF_HUB_OFFLINE": "1",
         }
         if "JAVA_HOME" in os.environ:
@@ -217,14 +248,15 @@ class StandaloneCluster:
         self.root.chmod(0o755)
         if not self.python:
             self.python = make_cluster_python(self.root / "python", self.user)
-        self.master_port, self.master_webui_port = free_port(), free_port()
+        ports = free_ports(2 + 2 * n_workers)
+        self.master_port, self.master_webui_port = ports[0], ports[1]
         self._master = self._spawn(
             self.root / "master",
             "org.apache.spark.deploy.master.Master",
             "--host", "127.0.0.1", "--port", str(self.master_port), "--webui-port", str(self.master_webui_port),
         )  # fmt: skip
         for i in range(n_workers):
-            self.workers.append(Worker(i, self.root / f"worker{i}", free_port()))
+            self.workers.append(Worker(i, self.root / f"worker{i}", ports[2 + 2 * i], ports[3 + 2 * i]))
             self.start_worker(i, wait=False)
         self.wait_for_workers(n_workers, timeout_s)
         return self
@@ -234,7 +266,8 @@ class StandaloneCluster:
         worker.process = self._spawn(
             worker.folder,
             "org.apache.spark.deploy.worker.Worker",
-            "--host", "127.0.0.1", "--cores", str(self.cores_per_worker), "--memory", self.memory_per_worker,
+            "--host", "127.0.0.1", "--port", str(worker.port),
+            "--cores", str(self.cores_per_worker), "--memory", self.memory_per_worker,
             "--webui-port", str(worker.webui_port), "--work-dir", str(worker.folder / "work"), self.master_url,
         )  # fmt: skip
         if wait:
@@ -276,8 +309,19 @@ class StandaloneCluster:
     # -- state ----------------------------------------------------------------------------------------
     def state(self) -> dict:
         """The master's JSON status page (workers, applications)."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.master_webui_port}/json/", timeout=5) as r:
-            return json.loads(r.read())
+        url = f"http://127.0.0.1:{self.master_webui_port}/json/"
+        with urllib.request.urlopen(url, timeout=5) as r:
+            body = r.read()
+        try:
+            state = json.loads(body)
+        except ValueError:
+            state = None
+        if not isinstance(state, dict) or "aliveworkers" not in state:
+            raise RuntimeError(
+                f"{url} is not the Spark master's status page (another process holds that port?): "
+                f"{body[:200]!r}\n{self.logs()}"
+            )
+        return state
 
     def wait_for_workers(self, n: int, timeout_s: float = 120.0) -> None:
         deadline = time.monotonic() + timeout_s
