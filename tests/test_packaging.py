@@ -66,7 +66,7 @@ def test_constraints_pins_fall_inside_the_ranges():
 def test_the_lowest_versions_run_pins_every_lower_bound():
     lines = lowest_module().lowest_constraints(ROOT / "pyproject.toml")
     pinned = dict(line.split("==") for line in lines)
-    assert pinned["pyspark"] == "3.5" and pinned["mlflow"] == "3.9"
+    assert pinned["pyspark"] == "3.5" and pinned["mlflow"] == "3.12.0"
     assert "torch" not in pinned  # the local CPU wheel; any other torch is a CUDA download
     runtime = {Requirement(s).name for s in PYPROJECT["project"]["dependencies"]}
     assert set(pinned) == runtime - {"torch", "tomli"}
@@ -86,7 +86,15 @@ def test_the_readme_reports_the_lowest_versions_it_ran():
     assert found, "README.md has no 'last run:' line for make test-lowest"
     result = found.group(1)
     assert re.search(r"\d{4}-\d\d-\d\d", result) and re.search(r"\d+ passed", result), result
-    assert "pyspark 3.5.0" in result and "mlflow 3.9.0" in result, result
+    from packaging.version import Version
+
+    lowest = dict(line.split("==") for line in lowest_module().lowest_constraints(ROOT / "pyproject.toml"))
+    for name in ("pyspark", "mlflow", "transformers", "pandas", "pyarrow"):
+        # the versions `make test-lowest` installs now (pip's 3.5.0 for ==3.5): a raised bound needs a new run
+        ran = re.search(rf"\b{name} (\S+?),", result)
+        assert ran and Version(ran.group(1)) == Version(lowest[name]), (
+            f"README's lowest run: {name} {lowest[name]}?"
+        )
 
 
 def test_mlflow_private_helpers_were_checked_against_this_mlflow():
@@ -141,3 +149,21 @@ def test_the_sparktag_wheel_is_reproducible_complete_and_installs(tmp_path):
                          capture_output=True, text=True).stdout.split()  # fmt: skip
     assert out[0].startswith(str(target)) and out[1] == sparktag.__version__
     assert (target / "bin" / "sparktag").exists()  # the console script from entry_points.txt
+
+
+def test_autologging_names_the_versions_it_is_tested_with():
+    """Autologging's tested range runs from the versions `make test-lowest` installs to the ones CI pins."""
+    from packaging.version import Version
+
+    from sparktag.tracking.autolog import SUPPORTED_VERSIONS
+
+    def minor(version: str) -> tuple[int, ...]:
+        return (Version(version).release + (0,))[:2]
+
+    lowest = dict(line.split("==") for line in lowest_module().lowest_constraints(ROOT / "pyproject.toml"))
+    pinned = pins()
+    for name, (low, high) in SUPPORTED_VERSIONS.items():
+        assert minor(lowest[name]) == minor(low), (
+            f"{name}: tested from {low}, the lowest allowed is {lowest[name]}"
+        )
+        assert minor(pinned[name]) == minor(high), f"{name}: tested up to {high}, CI pins {pinned[name]}"

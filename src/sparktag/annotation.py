@@ -185,6 +185,19 @@ def arrow_type() -> pa.DataType:
     return pa.list_(pa.field("element", struct))
 
 
+def _nullable(t: pa.DataType) -> pa.DataType:
+    """``t`` with every nested field nullable (for comparing types up to nullability)."""
+    import pyarrow as pa
+
+    if pa.types.is_struct(t):
+        return pa.struct([pa.field(f.name, _nullable(f.type)) for f in t])
+    if pa.types.is_map(t):
+        return pa.map_(_nullable(t.key_type), _nullable(t.item_type))
+    if pa.types.is_list(t):
+        return pa.list_(pa.field(t.value_field.name, _nullable(t.value_type)))
+    return t
+
+
 def to_arrow(rows: Sequence[Sequence[Annotation] | None]) -> pa.Array:
     """Convert a column (one list of annotations per row; ``None`` for a null cell) to an Arrow array.
 
@@ -257,7 +270,10 @@ def from_arrow(array: pa.Array | pa.ChunkedArray) -> list[list[Annotation] | Non
 
     if isinstance(array, pa.ChunkedArray):
         return [row for chunk in array.chunks for row in from_arrow(chunk)]
-    array = array.cast(arrow_type()) if array.type != arrow_type() else array
+    if _nullable(array.type) != _nullable(arrow_type()):  # other types (int64, large_list, ...): convert
+        array = array.cast(arrow_type())
+    # (a type that differs only in which fields may be null is read as it is: Spark sends annotation columns
+    # with every field nullable, and pyarrow < 16 refuses to cast a nullable field to a non-nullable one)
     if array.offset:  # a slice: normalise offsets to start at zero
         array = pa.concat_arrays([array])
     row_offsets = array.offsets.to_numpy()

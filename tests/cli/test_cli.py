@@ -214,13 +214,15 @@ def test_demo_learns_and_its_model_serves_without_a_jvm(tmp_path):
     assert float(f1.split()[-1]) >= 0.85, done.stdout  # it learned the sample (0.94 measured)
     script = textwrap.dedent(
         """
-        import json, sys
-        import pyspark.java_gateway, pyspark.core.context
+        import importlib, json, sys
+        import pyspark, pyspark.java_gateway
 
         def no_jvm(*args, **kwargs):
             raise AssertionError("the pyfunc tried to launch a JVM")
 
-        pyspark.java_gateway.launch_gateway = pyspark.core.context.launch_gateway = no_jvm
+        # SparkContext's module: pyspark.context in 3.5, pyspark.core.context from 4.0
+        context = importlib.import_module(pyspark.SparkContext.__module__)
+        pyspark.java_gateway.launch_gateway = context.launch_gateway = no_jvm
         import mlflow.pyfunc
         from pyspark import SparkContext
 

@@ -261,14 +261,15 @@ def test_fresh_process_pyfunc_starts_no_jvm(fitted, reference, tmp_path):
     texts = TEXTS
     script = textwrap.dedent(
         f"""
-        import json, sys
-        import pyspark.java_gateway, pyspark.core.context
+        import importlib, json, sys
+        import pyspark, pyspark.java_gateway
 
         def no_jvm(*args, **kwargs):
             raise AssertionError("the pyfunc tried to launch a JVM")
 
+        # SparkContext's module: pyspark.context in 3.5, pyspark.core.context from 4.0
         pyspark.java_gateway.launch_gateway = no_jvm
-        pyspark.core.context.launch_gateway = no_jvm
+        importlib.import_module(pyspark.SparkContext.__module__).launch_gateway = no_jvm
         import mlflow.pyfunc
 
         model = mlflow.pyfunc.load_model({str(tmp_path / "model")!r})

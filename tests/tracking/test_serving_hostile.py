@@ -99,7 +99,22 @@ BAD_REQUESTS = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("case", list(BAD_REQUESTS))
+def _bad_request_cases() -> list:
+    import mlflow
+    from packaging.version import Version
+
+    cases = []
+    for case in BAD_REQUESTS:
+        marks = []
+        if case == "not UTF-8" and Version(mlflow.__version__) < Version("3.17"):
+            # seen with make test-lowest: the body is decoded by MLflow's server before any flavor code runs
+            marks = [pytest.mark.xfail(reason="MLflow 3.12.0's scoring server answers bytes that are not UTF-8 "
+                                       "with a 500 (3.17.2: a 400)", strict=False)]  # fmt: skip
+        cases.append(pytest.param(case, marks=marks))
+    return cases
+
+
+@pytest.mark.parametrize("case", _bad_request_cases())
 def test_bad_request_gets_a_4xx_that_says_what_to_send(server, expected, case):  # noqa: F811
     url, proc = server
     body, message = BAD_REQUESTS[case]

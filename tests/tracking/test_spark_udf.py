@@ -152,10 +152,14 @@ JVM_TRAP = """
 import os
 
 def _arm():
+    import importlib
+
     import py4j.clientserver
     import py4j.java_gateway
-    import pyspark.core.context
+    import pyspark
     import pyspark.java_gateway
+
+    context = importlib.import_module(pyspark.SparkContext.__module__)  # 3.5: pyspark.context; 4.x: .core.
 
     log = os.environ["SPARKTAG_JVM_TRAP_LOG"]
 
@@ -167,8 +171,8 @@ def _arm():
         return called
 
     pyspark.java_gateway.launch_gateway = trap("launch_gateway")
-    pyspark.core.context.launch_gateway = trap("launch_gateway")
-    pyspark.core.context.SparkContext.__init__ = trap("SparkContext()")
+    context.launch_gateway = trap("launch_gateway")
+    context.SparkContext.__init__ = trap("SparkContext()")
     py4j.java_gateway.JavaGateway.__init__ = trap("JavaGateway()")
     py4j.clientserver.ClientServer.__init__ = trap("ClientServer()")
     pyspark.java_gateway.sparktag_jvm_trap = True
@@ -198,7 +202,7 @@ def test_spark_udf_workers_run_the_model_without_a_jvm(spark, registered, tmp_pa
         import sys
 
         import pyspark.java_gateway
-        from pyspark.core.context import SparkContext
+        from pyspark import SparkContext
         from pyspark.sql import SparkSession
 
         def java_below(pid: int) -> list[str]:

@@ -54,9 +54,10 @@ from sparktag.tracking.pending import PENDING_PREFIX, read_pending, upload_pendi
 logger = logging.getLogger("sparktag.tracking")
 
 #: The versions of the libraries whose internals autologging patches (pyspark's ``Pipeline._fit``) or calls
-#: (MLflow's autologging machinery) that it is tested with, inclusive; "4.3" is every 4.3.x. Outside them
+#: (MLflow's autologging machinery) that it is tested with, inclusive: the lowest are what ``make test-lowest``
+#: runs, the highest what CI runs (constraints.txt); "4.3" is every 4.3.x. Outside them
 #: ``autolog`` warns, or with ``disable_for_unsupported_versions=True`` stays off.
-SUPPORTED_VERSIONS: dict[str, tuple[str, str]] = {"pyspark": ("4.3", "4.3"), "mlflow": ("3.17", "3.17")}
+SUPPORTED_VERSIONS: dict[str, tuple[str, str]] = {"pyspark": ("3.5", "4.3"), "mlflow": ("3.12", "3.17")}
 
 _config: AutologConfig | None = None  # the settings of the latest call that turned autologging on
 _mlflow_settings_seen: object = None  # mlflow.autolog's stored settings when sparktag's autolog last ran

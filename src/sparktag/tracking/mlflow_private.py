@@ -25,7 +25,7 @@ from mlflow.utils.environment import _validate_env_arguments as validate_env_arg
 from mlflow.utils.model_utils import _validate_and_copy_code_paths as validate_and_copy_code_paths
 
 #: the MLflow versions whose signatures and behaviour of the functions below were read and tested
-CHECKED_WITH = ("3.9.0", "3.17.2")
+CHECKED_WITH = ("3.12.0", "3.17.2")
 
 __all__ = [
     "CHECKED_WITH",
