@@ -23,7 +23,8 @@ demo: venv
 	$(VENV)/bin/sparktag demo
 
 # Two processes (pytest-xdist; tests/conftest.py deals the tests out by module): most tests wait on JVMs, servers
-# and subprocesses. On two cores: one process 36 min, two 29, four 38 (they crowd each other). TEST_WORKERS=0 runs
+# and subprocesses. On two cores: one process 36 min, four 38 (they crowd each other), two 29 (a run that
+# failed part-way; a clean two-process run is not timed yet). TEST_WORKERS=0 runs
 # them all in pytest's own process.
 TEST_WORKERS ?= 2
 test: venv
