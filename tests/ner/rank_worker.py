@@ -23,15 +23,13 @@ from sparktag.ner.train import train
 def main() -> None:
     out, overrides = sys.argv[1], json.loads(sys.argv[2])
     chunk = overrides.pop("chunk", None)  # stream the shard in chunks of this many sentences
-    group = RankGroup.join(timeout_s=120)
-    rank, world = group.rank, group.world_size
-    shard = DATA[rank * len(DATA) // world : (rank + 1) * len(DATA) // world]
-    test = DATA[rank::world]  # scored rows are gathered: any split of the test data scores the whole of it
-    data = (lambda: [shard[i : i + chunk] for i in range(0, len(shard), chunk)]) if chunk else shard
-    try:
+    with RankGroup.join(timeout_s=120) as group:
+        rank, world = group.rank, group.world_size
+        shard = DATA[rank * len(DATA) // world : (rank + 1) * len(DATA) // world]
+        # scored rows are gathered: any split of the test data scores the whole of it
+        test = DATA[rank::world]
+        data = (lambda: [shard[i : i + chunk] for i in range(0, len(shard), chunk)]) if chunk else shard
         result = train(data, quick(**overrides), test=test, evaluate=local_evaluate, group=group)
-    finally:
-        group.close()
     assert ExampleSource(data).streaming == bool(chunk)
     if rank == 0:
         torch.save(

@@ -18,8 +18,8 @@ the hooks of this module keep the ranks in step:
 Only rank 0 has listeners; :class:`EventRelay` sends its events to the driver's listeners (the Spark NLP log,
 the progress line, MLflow autologging), which run where the user started the fit. Nothing here imports Spark.
 
-    >>> group = RankGroup.join()                            # in a process started by torchrun
-    >>> result = train(shard, config, group=group, listeners=[relay] if group.is_main else [])
+    >>> with RankGroup.join() as group:                     # in a process started by torchrun
+    ...     result = train(shard, config, group=group, listeners=[relay] if group.is_main else [])
 """
 
 from __future__ import annotations
@@ -72,9 +72,24 @@ class RankGroup:
     def is_main(self) -> bool:
         return self.rank == 0
 
-    def close(self) -> None:
+    def close(self, finished: bool = True) -> None:
+        """Leave the group. ``finished``: every rank got here the normal way, so wait for all of them first.
+
+        Without that wait a rank that is done early (rank 0 hosts the group's store) can tear down while another
+        is still inside the group's last collective or its own teardown, and gloo aborts that process (``terminate
+        called without an active exception``, about 1 run in 15 with 3 ranks). After a failure the others may
+        never arrive, so there is no waiting then.
+        """
         if dist.is_initialized():
+            if finished:
+                dist.barrier()
             dist.destroy_process_group()
+
+    def __enter__(self) -> RankGroup:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        self.close(finished=exc_type is None)
 
     # -- agreeing on the data --------------------------------------------------------------------------
     def gather(self, value: Any) -> list[Any]:

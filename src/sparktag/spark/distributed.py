@@ -181,39 +181,38 @@ def _train_rank(spec: RankSpec) -> dict[str, Any] | None:
     from sparktag.ner.train import train
     from sparktag.spark.ner_dl import _records_to_examples
 
-    group = RankGroup.join()
-    relay: EventRelay | None = None
-    try:
-        data = shard_source(spec.train_files[group.rank], spec.streaming)
-        test = None
-        if spec.test_files:
-            whole = [Slice(uri, 0, 2**62) for uri in spec.test_files]
-            rows = [e for b in _parquet_batches(whole) for e in _records_to_examples(b)]
-            test = rows[group.rank :: group.world_size]
-        listeners = []
-        if group.is_main and spec.relay is not None:
-            try:
-                relay = EventRelay(spec.relay, spec.authkey)
-                listeners.append(relay)
-            except OSError as err:  # events are for watching; training goes on without them
-                logger.warning("rank 0 cannot reach the driver at %s for events: %s", spec.relay, err)
-        result = train(data, spec.config, test=test, evaluate=evaluate, listeners=listeners, group=group)
-        if not group.is_main:
-            return None
-        return {
-            "files": to_files(result),
-            "history": result.history,
-            "seed": result.seed,
-            "best_epoch": result.best_epoch,
-            "resumed_from": result.resumed_from,
-            "steps": group.stats.steps,
-            "comm_s": group.stats.comm_s,
-            "bytes_per_step": group.stats.bytes_per_step,
-        }
-    finally:
-        if relay is not None:
-            relay.close()
-        group.close()
+    with RankGroup.join() as group:
+        relay: EventRelay | None = None
+        try:
+            data = shard_source(spec.train_files[group.rank], spec.streaming)
+            test = None
+            if spec.test_files:
+                whole = [Slice(uri, 0, 2**62) for uri in spec.test_files]
+                rows = [e for b in _parquet_batches(whole) for e in _records_to_examples(b)]
+                test = rows[group.rank :: group.world_size]
+            listeners = []
+            if group.is_main and spec.relay is not None:
+                try:
+                    relay = EventRelay(spec.relay, spec.authkey)
+                    listeners.append(relay)
+                except OSError as err:  # events are for watching; training goes on without them
+                    logger.warning("rank 0 cannot reach the driver at %s for events: %s", spec.relay, err)
+            result = train(data, spec.config, test=test, evaluate=evaluate, listeners=listeners, group=group)
+            if not group.is_main:
+                return None
+            return {
+                "files": to_files(result),
+                "history": result.history,
+                "seed": result.seed,
+                "best_epoch": result.best_epoch,
+                "resumed_from": result.resumed_from,
+                "steps": group.stats.steps,
+                "comm_s": group.stats.comm_s,
+                "bytes_per_step": group.stats.bytes_per_step,
+            }
+        finally:
+            if relay is not None:
+                relay.close()
 
 
 class _EventServer:
