@@ -22,10 +22,10 @@ venv: $(STAMP)
 demo: venv
 	$(VENV)/bin/sparktag demo
 
-# Two processes (pytest-xdist; tests/conftest.py deals the tests out by module): most tests wait on JVMs, servers
-# and subprocesses. On two cores: one process 36 min, four 38 (they crowd each other), two 29 (a run that
-# failed part-way; a clean two-process run is not timed yet). TEST_WORKERS=0 runs
-# them all in pytest's own process.
+# Two processes (pytest-xdist; tests/conftest.py deals the tests out by module). On two cores, with the tests'
+# JVMs sharing one archive of Spark's classes (tests/jvm_archive.py): two processes 20 min; before that archive
+# one process took 31 min and four 38 (they crowd each other). TEST_WORKERS=0 runs them all in pytest's own
+# process.
 TEST_WORKERS ?= 2
 test: venv
 	$(PY) -m pytest -n $(TEST_WORKERS)

@@ -190,6 +190,7 @@ def cluster_main(args: argparse.Namespace) -> None:
 
     results: dict[str, dict[str, object]] = {}
     with standalone_cluster(n_workers=2) as cluster:
+        cluster.executor_java_options = ""  # the JVM's default JIT, as a user's executors run
         model = str(cluster.shared / "pipeline")
         if args.model:
             model = args.model

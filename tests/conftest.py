@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.machinery
 import importlib.util
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -17,7 +18,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # Every Spark JVM of a test run (this session's, and those of the `sparktag` commands and workers the tests
 # start) lives minutes at most, on two cores: C2's optimised code does not repay compiling it. C1 alone runs the
 # same code on a third less CPU (tests/spark: 66 -> 44 CPU-s; one `sparktag train`: its JVM's 36 -> 18).
-os.environ.setdefault("PYSPARK_SUBMIT_ARGS", "--driver-java-options=-XX:TieredStopAtLevel=1 pyspark-shell")
+# pytest_configure adds a shared archive of Spark's classes (jvm_archive.py) unless PYSPARK_SUBMIT_ARGS was set.
+_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1"
+_OWN_SUBMIT_ARGS = "PYSPARK_SUBMIT_ARGS" not in os.environ
+os.environ.setdefault("PYSPARK_SUBMIT_ARGS", f"--driver-java-options={_JAVA_OPTIONS} pyspark-shell")
 # Caches (word-vector indexes) go to a folder of this run, never the user's home.
 os.environ.setdefault("SPARKTAG_CACHE", tempfile.mkdtemp(prefix="sparktag-test-cache-"))
 
@@ -28,6 +32,8 @@ os.environ.setdefault("SPARKTAG_CACHE", tempfile.mkdtemp(prefix="sparktag-test-c
 _main = sys.modules["__main__"]
 if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
     _main.__spec__ = importlib.machinery.ModuleSpec("__main__", None)
+
+_ARCHIVE_JOB = pytest.StashKey["object"]()
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "src" / "sparktag" / "data" / "sample"
 
@@ -72,6 +78,25 @@ def _group(nodeid: str) -> str:
     """A test's group: its module, or tests/cluster for the standalone cluster's tests (one cluster for all)."""
     module = nodeid.split("::", 1)[0]
     return "tests/cluster" if module.startswith("tests/cluster/") else module
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In the run's first process (not in pytest-xdist's workers, which inherit its environment): start making
+    the archive of Spark's classes, and point every JVM the tests start at it."""
+    if hasattr(config, "workerinput") or not _OWN_SUBMIT_ARGS:
+        return
+    from jvm_archive import ArchiveJob
+
+    job = ArchiveJob(Path(tempfile.mkdtemp(prefix="sparktag-test-jvm-")), _JAVA_OPTIONS)
+    os.environ["PYSPARK_SUBMIT_ARGS"] = job.submit_args()
+    config.stash[_ARCHIVE_JOB] = job.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    job = config.stash.get(_ARCHIVE_JOB, None)
+    if job is not None:
+        job.stop()
+        shutil.rmtree(job.archive.parent, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

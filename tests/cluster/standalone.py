@@ -189,6 +189,8 @@ class StandaloneCluster:
     cores_per_worker: int = 1
     memory_per_worker: str = "2g"
     python: str = ""  # the executors' Python (see make_cluster_python)
+    # the tests' executors live a job long: C1 only, as every test JVM (a benchmark sets "" for the default JIT)
+    executor_java_options: str = "-XX:TieredStopAtLevel=1"
     _master: subprocess.Popen[bytes] | None = None
 
     @property
@@ -355,11 +357,14 @@ class StandaloneCluster:
         # written by two OS users, unlike HDFS or S3 where driver and executors are one identity) a Hadoop
         # umask that leaves the folders Spark creates writable by both.
         submit = env.get("PYSPARK_SUBMIT_ARGS", "pyspark-shell").removesuffix("pyspark-shell").strip()
+        confs = f"--conf {SHARED_UMASK_CONF}"
+        if self.executor_java_options:
+            confs += f" --conf spark.executor.extraJavaOptions={self.executor_java_options}"
         env.update(
             {
                 "SPARK_MASTER": self.master_url,
                 "PYSPARK_PYTHON": self.python,
-                "PYSPARK_SUBMIT_ARGS": f"{submit} --conf {SHARED_UMASK_CONF} pyspark-shell".lstrip(),
+                "PYSPARK_SUBMIT_ARGS": f"{submit} {confs} pyspark-shell".lstrip(),
             }
         )
         env.update(extra or {})
