@@ -25,6 +25,7 @@ def test_executors_cannot_read_the_driver_files(cluster, tmp_path: Path) -> None
     seen = json.loads(answer.read_text())
     assert seen["master"] == cluster.master_url
     assert len(seen["executors"]) == 2
+    assert len({e["cwd"] for e in seen["executors"]}) == 2, "both tasks ran on one executor"
     for executor in seen["executors"]:
         assert executor["user"] == cluster.user != os.environ.get("USER", "root")
         assert executor["python"] == cluster.python

@@ -153,6 +153,46 @@ def test_two_workers_learn_what_one_learns(embedded, spark, tmp_path, clean_fact
     assert sum(line.startswith("Quality on test dataset") for line in lines) == EPOCHS
 
 
+def test_autolog_and_the_memory_optimizer_on_two_workers(embedded, tmp_path, monkeypatch):
+    """With enableMemoryOptimizer each rank streams its shard from parquet every epoch; MLflow autologging gets
+    from the two workers' fit what it gets from the driver's: the same params and per-epoch metrics, a step
+    per epoch, the same first-epoch loss (the same steps)."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    from sparktag.mlflow import autolog
+    from sparktag.tracking import autolog as autolog_module
+
+    train_emb, test_path = embedded
+    monkeypatch.chdir(tmp_path)  # MLflow puts a SQLite store's artifacts in ./mlruns
+    before = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    runs = {}
+    try:
+        autolog(log_models=False)
+        for name, workers in (("driver", 0), ("two", 2)):
+            ner = approach(tmp_path / name, test_path, maxEpochs=3, validationSplit=0.2, numWorkers=workers)
+            ner.setEnableMemoryOptimizer(True).fit(train_emb)
+            runs[name] = MlflowClient().get_run(autolog_module.last_listener().run_id)
+    finally:
+        autolog(disable=True)
+        mlflow.set_tracking_uri(before)
+
+    driver, two = runs["driver"], runs["two"]
+    assert driver.info.run_id != two.info.run_id
+    assert driver.info.status == two.info.status == "FINISHED"
+    assert set(two.data.params) == set(driver.data.params)
+    assert two.data.params["numWorkers"] == "2" and two.data.params["enableMemoryOptimizer"] == "true"
+    assert set(two.data.metrics) == set(driver.data.metrics)
+    client = MlflowClient()
+    per_epoch = [k for k in two.data.metrics if k not in ("best_epoch", "epochs_run", "training_loop_time_s")]
+    assert "validation_entity_micro_f1" in per_epoch and "test_entity_micro_f1" in per_epoch
+    for key in per_epoch:
+        assert [m.step for m in client.get_metric_history(two.info.run_id, key)] == [1, 2, 3], key
+    first_loss = [client.get_metric_history(r.info.run_id, "loss")[0].value for r in (driver, two)]
+    assert first_loss[1] == pytest.approx(first_loss[0], rel=1e-3)
+
+
 def test_too_few_sentences_for_the_workers(spark, sample_dir, embedded, tmp_path):
     train_emb, test_path = embedded
     one = train_emb.limit(1)
