@@ -3,6 +3,7 @@ say, MLflow's private helpers are the ones checked against this MLflow, and the 
 
 from __future__ import annotations
 
+import ast
 import base64
 import hashlib
 import importlib.util
@@ -97,7 +98,7 @@ def test_the_readme_reports_the_lowest_versions_it_ran():
         )
 
 
-def test_mlflow_private_helpers_were_checked_against_this_mlflow():
+def test_mlflow_private_helpers_were_checked_against_this_mlflow(monkeypatch):
     import mlflow
 
     from sparktag.tracking import mlflow_private
@@ -108,10 +109,59 @@ def test_mlflow_private_helpers_were_checked_against_this_mlflow():
     )
     for name in mlflow_private.__all__:
         assert getattr(mlflow_private, name) is not None
-    flavor = (ROOT / "src" / "sparktag" / "tracking" / "flavor.py").read_text(encoding="utf-8")
-    assert not re.findall(r"from mlflow[\w.]* import \(?\s*_", flavor), (
-        "import MLflow privates via mlflow_private"
-    )
+    before = mlflow_private.registry_uri_set()
+    # set_registry_uri also exports MLFLOW_REGISTRY_URI: monkeypatch takes it back after
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", "sqlite:///checked.db")
+    mlflow.set_registry_uri("sqlite:///checked.db")
+    try:
+        assert mlflow_private.registry_uri_set() == "sqlite:///checked.db"
+    finally:
+        mlflow_private.restore_registry_uri(before)
+    assert mlflow_private.registry_uri_set() == before
+
+
+def private_mlflow_uses(source: str) -> list[str]:
+    """Every private MLflow module or name ``source`` imports or reaches through an imported MLflow name."""
+    tree = ast.parse(source)
+    mlflow_names, found = set(), []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "mlflow":
+                    mlflow_names.add(alias.asname or "mlflow")
+                    if any(part.startswith("_") for part in alias.name.split(".")):
+                        found.append(f"{node.lineno}: import {alias.name}")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "mlflow":
+            for alias in node.names:
+                mlflow_names.add(alias.asname or alias.name)
+                dotted = f"{node.module}.{alias.name}"
+                if any(part.startswith("_") for part in dotted.split(".")):
+                    found.append(f"{node.lineno}: from {node.module} import {alias.name}")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+            root = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in mlflow_names:
+                found.append(f"{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_mlflow_privates_are_used_only_through_mlflow_private():
+    """No module of sparktag but mlflow_private imports or reaches a private MLflow module or name."""
+    assert private_mlflow_uses("from mlflow.tracking import _model_registry\nimport mlflow\n"
+                               "mlflow.tracking.fluent._active_run_stack\n"
+                               "from mlflow.models import utils as u\nu._save_example") == [
+        "1: from mlflow.tracking import _model_registry", "3: mlflow.tracking.fluent._active_run_stack",
+        "5: u._save_example"]  # fmt: skip
+    package = ROOT / "src" / "sparktag"
+    found = {
+        str(path.relative_to(package)): uses
+        for path in sorted(package.rglob("*.py"))
+        if path != package / "tracking" / "mlflow_private.py"
+        and (uses := private_mlflow_uses(path.read_text(encoding="utf-8")))
+    }
+    assert not found, f"use MLflow privates through sparktag/tracking/mlflow_private.py only: {found}"
 
 
 def test_the_sparktag_wheel_is_reproducible_complete_and_installs(tmp_path):

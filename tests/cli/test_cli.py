@@ -88,11 +88,13 @@ def test_help_documents_exit_codes_and_mlflow_settings(capsys):
         main(["--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "MLFLOW_TRACKING_URI" in out and "MLFLOW_EXPERIMENT_NAME" in out
-    assert "2 usage error" in out and "3 done, but the MLflow tracking server was unreachable" in out
+    assert "1 failed (e.g. training)" in out and "2 usage error" in out
+    assert "3 done, but the MLflow tracking server was unreachable" in out
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     out = " ".join(capsys.readouterr().out.split())
-    assert "--params.lstmHidden 16" in out and "exit codes" in out and "--print-config" in out
+    assert "--params.lstmHidden 16" in out and "--print-config" in out
+    assert "exit codes: 0 done; 1 failed (e.g. training); 2 usage error" in out and "3 done, but" in out
 
 
 def imported(stderr: str, module: str) -> bool:
@@ -175,7 +177,7 @@ def test_ui_and_server_follow_mlflow_variables(capsys, monkeypatch):
 
 @pytest.mark.spark
 @pytest.mark.slow
-def test_train_then_predict(sample_dir, sample_bert_dir, tmp_path):
+def test_train_then_predict_then_a_failed_retrain(sample_dir, sample_bert_dir, tmp_path):
     config = {
         "train_path": str(sample_dir / "test.conll"),
         "test_path": str(sample_dir / "test.conll"),
@@ -195,11 +197,36 @@ def test_train_then_predict(sample_dir, sample_bert_dir, tmp_path):
     assert any(line.startswith("entity micro F1") for line in lines)
     assert (tmp_path / "mlflow.db").is_file() and (tmp_path / "out" / "scores.json").is_file()
 
+    # texts from the arguments, then from --file (one per line, blank lines skipped), as JSON lines
+    (tmp_path / "texts.txt").write_text("Peter works in Berlin.\r\n\n  \nAnna Smith visited Paris.\n")
     done = sparktag("predict", "models:/cli_ner@champion", "Maria Lopez joined Northwind Bank in Lisbon.",
-                    "--json", cwd=tmp_path)  # fmt: skip
+                    "--file", "texts.txt", "--json", cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
-    record = json.loads(done.stdout.strip().splitlines()[-1])
-    assert record["text"].startswith("Maria") and isinstance(record["entities"], list)
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["text"] for r in records] == [
+        "Maria Lopez joined Northwind Bank in Lisbon.",
+        "Peter works in Berlin.",
+        "Anna Smith visited Paris.",
+    ]
+    assert all(set(e) == {"text", "type", "begin", "end"} for r in records for e in r["entities"])
+    assert "tagged 3 texts with models:/cli_ner@champion" in done.stderr
+
+    # a retrain that fails once training runs (the checks before Spark pass a negative learning rate; Adam
+    # refuses it): exit code 1, not 2 (bad input) or 3 (not tracked), the reason last on stderr, its MLflow run
+    # FAILED and the champion left where it was
+    done = sparktag("train", "--config", "config.json", "--lr=-0.01", "--max-epochs", "1", "--output", "failed",
+                    cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 1, done.stderr[-3000:]
+    last = done.stderr.strip().splitlines()[-1]
+    assert last == "ValueError: Invalid learning rate: -0.01", done.stderr[-3000:]
+    assert "sparktag train: error" not in done.stderr  # not reported as a usage error
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    experiment_id = client.get_experiment_by_name("cli").experiment_id
+    runs = client.search_runs([experiment_id], order_by=["attributes.start_time ASC"])
+    assert [r.info.status for r in runs] == ["FINISHED", "FAILED"]
+    assert client.get_model_version_by_alias("cli_ner", "champion").run_id == runs[0].info.run_id
 
 
 @pytest.mark.slow
@@ -314,6 +341,17 @@ def test_mlflow_variables_send_every_command_to_the_server(sample_dir, sample_be
         server.close()
 
     # tracking unreachable (the server is gone): the work is done and kept, exit code 3
+    done = sparktag("train", "--train", test, "--test", test, "--embeddings", str(sample_bert_dir),
+                    "--model-name", "env_ner", "--output", "offline", "--params.maxEpochs", "1",
+                    "--params.lstmHidden", "16", "--batch-size", "16", cwd=work, env=env)  # fmt: skip
+    assert done.returncode == 3, done.stderr[-3000:]
+    offline = work / "offline"
+    assert (offline / "model" / "pipeline").is_dir() and (offline / "scores.json").is_file()
+    assert len(list(offline.glob("mlflow_pending_*.json"))) == 1
+    assert (f"To upload it later: sparktag upload {offline} --tracking-uri '{server.url}' --experiment "
+            "'from-env' --model-name 'env_ner' --alias 'champion'") in done.stdout  # fmt: skip
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"not tracked (MLflow at {server.url} (from MLFLOW_TRACKING_URI)"), last
     done = sparktag("evaluate", str(work / "out" / "model" / "pipeline"), test, "--output", "eval2", cwd=work,
                     env=env)  # fmt: skip
     assert done.returncode == 3, done.stderr[-3000:]

@@ -181,7 +181,10 @@ def test_log_models_default_logs_a_loadable_model(tracked, train_df):
 
 
 def test_inside_the_users_run_and_disable(train_df, sample_bert_dir, tmp_path, sqlite_uri):
+    """Autologging logs into the run the user started; log_models=False logs no model, and the training
+    DataFrame is its dataset input all the same (log_datasets does not depend on log_models, as in MLflow)."""
     import mlflow
+    from mlflow.tracking import MlflowClient
 
     from sparktag.spark.ner_dl import LISTENER_FACTORIES, NerDLApproach
 
@@ -197,6 +200,9 @@ def test_inside_the_users_run_and_disable(train_df, sample_bert_dir, tmp_path, s
         assert autolog_module.last_listener().run_id == run.info.run_id
     finally:
         autolog(disable=True)
+    client = MlflowClient()
+    assert [d.dataset.name for d in client.get_run(run.info.run_id).inputs.dataset_inputs] == ["train"]
+    assert client.search_logged_models([run.info.experiment_id]) == []  # log_models=False
     assert not autolog_module.is_enabled() and autolog_module._factory not in LISTENER_FACTORIES
     assert NerDLApproach.__dict__["_fit"] is unpatched  # MLflow's revert_patches undid the patch
 
@@ -429,7 +435,8 @@ def test_epoch_metrics_names():
             "validation_entity_f1_PER", "validation_eval_time_s"} <= set(names)  # fmt: skip
 
 
-def test_log_models_logs_pipeline_dataset_and_registers(train_df, sample_bert_dir, tmp_path, sqlite_uri):
+def test_log_models_registers_the_pipeline_without_a_dataset(train_df, sample_bert_dir, tmp_path, sqlite_uri):
+    """log_models with registered_model_name, input examples, no signature; log_datasets=False: no input."""
     import mlflow
     from mlflow.tracking import MlflowClient
     from pyspark.ml import Pipeline
@@ -442,6 +449,7 @@ def test_log_models_logs_pipeline_dataset_and_registers(train_df, sample_bert_di
         registered_model_name="auto_ner",
         log_input_examples=True,
         log_model_signatures=False,
+        log_datasets=False,
         log_charts=False,
     )
     try:
@@ -453,7 +461,7 @@ def test_log_models_logs_pipeline_dataset_and_registers(train_df, sample_bert_di
     assert Pipeline.__dict__["_fit"] is original_fit  # unpatched
     client = MlflowClient()
     run = client.get_run(autolog_module.last_listener().run_id)
-    assert [d.dataset.name for d in run.inputs.dataset_inputs] == ["train"]
+    assert run.inputs.dataset_inputs == []  # log_datasets=False
     assert not client.list_artifacts(run.info.run_id, "charts")  # log_charts=False
     (version,) = client.search_model_versions("name='auto_ner'")
     assert version.run_id == run.info.run_id

@@ -1,4 +1,5 @@
-"""run_experiment end to end: tiny BERT folder, 3 epochs, a real SQLite store and registry."""
+"""run_experiment end to end: tiny BERT folder, 3 epochs, a real SQLite store, and a registry in another SQLite
+store named by MLFLOW_REGISTRY_URI."""
 
 from __future__ import annotations
 
@@ -40,7 +41,9 @@ def experiment(spark, sample_dir, sample_bert_dir, tmp_path_factory):
     )
     lines: list[str] = []
     try:
-        result = run_experiment(config, spark=spark, echo=lines.append)
+        with pytest.MonkeyPatch.context() as env:  # MLflow's variable: the registry is another store
+            env.setenv("MLFLOW_REGISTRY_URI", f"sqlite:///{tmp}/registry.db")
+            result = run_experiment(config, spark=spark, echo=lines.append)
         assert mlflow.get_tracking_uri() == before  # restored
         mlflow.set_tracking_uri(config.tracking_uri)
         yield config, result, lines
@@ -62,9 +65,9 @@ def test_result_and_local_files(experiment):
     assert sum(line.startswith("epoch ") for line in lines) == 3  # one progress line per epoch
     assert any(line.startswith("entity micro F1") for line in lines)  # the summary table
     # where it went, with the source of each setting (explicit here)
-    assert (
-        result.destination()
-        == f"tracked as run {result.run_id} in {config.tracking_uri} (flag), experiment 'exp-test' (flag)"
+    assert result.destination() == (
+        f"tracked as run {result.run_id} in {config.tracking_uri} (flag), registry "
+        f"sqlite:///{out.parent}/registry.db (from MLFLOW_REGISTRY_URI), experiment 'exp-test' (flag)"
     )
 
 
@@ -120,13 +123,16 @@ def test_model_is_registered_with_alias_and_loads(experiment):
     from mlflow.tracking import MlflowClient
 
     from sparktag.tracking import flavor
+    from sparktag.tracking.settings import use_settings
 
     _, result, _ = experiment
     assert result.model_uri == "models:/tiny_ner@champion"
-    assert (
-        str(MlflowClient().get_model_version_by_alias("tiny_ner", "champion").version) == result.model_version
-    )
-    light = flavor.load_model(result.model_uri, kind="light")
+    registry = MlflowClient(registry_uri=result.settings.registry_uri)  # MLFLOW_REGISTRY_URI's store
+    version = registry.get_model_version_by_alias("tiny_ner", "champion")
+    assert str(version.version) == result.model_version and version.run_id == result.run_id
+    assert MlflowClient().search_registered_models() == []  # not the tracking store's registry
+    with use_settings(result.settings):
+        light = flavor.load_model(result.model_uri, kind="light")
     row = light.fullAnnotate(["Maria Lopez joined Northwind Bank in Lisbon."])[0]
     assert len(row["ner"]) == len(row["token"]) > 0
 

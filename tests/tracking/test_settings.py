@@ -70,12 +70,13 @@ def test_use_settings_puts_mlflow_back(tmp_path, monkeypatch):
     import mlflow
 
     monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
-    before = mlflow.get_tracking_uri()
+    before, before_registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     settings = resolve_settings(f"sqlite:///{tmp_path}/a.db", registry_uri=f"sqlite:///{tmp_path}/r.db")
     with use_settings(settings):
         assert mlflow.get_tracking_uri() == settings.tracking_uri
         assert mlflow.get_registry_uri() == settings.registry_uri
     assert mlflow.get_tracking_uri() == before and "MLFLOW_REGISTRY_URI" not in os.environ
+    assert mlflow.get_registry_uri() == before_registry  # unset again: it follows the tracking URI
 
 
 def test_config_fields_and_overrides():

@@ -11,7 +11,8 @@ Inside a patched ``NerDLApproach._fit`` the listener factory registered in
 :class:`~sparktag.tracking.listener.MlflowListener` (params, live per-epoch metrics, charts, training log, tags,
 outage handling, run resume from checkpoints: see :mod:`sparktag.tracking.listener`). After a patched
 ``Pipeline._fit`` that trained a NerDLApproach, the fitted ``PipelineModel`` is logged into the same run with
-sparktag's MLflow flavor (``log_models``), with its training DataFrame as a dataset input (``log_datasets``).
+sparktag's MLflow flavor (``log_models``), and its training DataFrame as a dataset input (``log_datasets``, with
+or without ``log_models``, as in MLflow's flavors).
 
 ``mlflow.autolog()`` knows only the integrations listed inside MLflow, so it never calls this one; sparktag
 reads the settings ``mlflow.autolog`` stores instead: ``mlflow.autolog(disable=True)`` called after
@@ -119,7 +120,8 @@ def autolog(
         log_models: log the fitted ``PipelineModel`` (when the approach is fit inside a ``Pipeline``) with
             sparktag's MLflow flavor, as ``model`` in the same run. A NerDLApproach fit on its own logs no
             model: a lone NerDLModel cannot run on text (log one with ``sparktag.mlflow.log_model``).
-        log_datasets: with ``log_models``, log the ``Pipeline.fit`` DataFrame as the run's ``train`` input.
+        log_datasets: log the ``Pipeline.fit`` DataFrame as the run's ``train`` input (whether or not
+            ``log_models`` logs the model).
         log_input_examples: save up to 5 texts of the training DataFrame as the logged model's input example
             (otherwise the model has none).
         log_model_signatures: give the logged model its signature (``text`` in, the entity table out).
@@ -274,10 +276,11 @@ def _disabled_by_mlflow_autolog() -> bool:
 def autologging(**settings: Any) -> Iterator[None]:
     """Autologging on with ``settings`` (as :func:`autolog`'s) inside the block; the previous state after.
 
-    Unlike :func:`autolog`, ``log_models`` is False unless given: the callers of this block
-    (``run_experiment``, the benchmarks) log their model themselves.
+    Unlike :func:`autolog`, ``log_models`` and ``log_datasets`` are False unless given: the callers of this
+    block (``run_experiment``, the benchmarks) log their model and datasets themselves.
     """
     settings.setdefault("log_models", False)
+    settings.setdefault("log_datasets", False)
     before = _current_settings()
     autolog(**settings)
     try:
@@ -350,7 +353,7 @@ def _patched_pipeline_fit(original: Callable[..., Any], self: Any, dataset: Any)
         model = original(self, dataset)
     finally:
         _pipeline_listeners.reset(token)
-    if config.log_models and listeners:
+    if (config.log_models or config.log_datasets) and listeners:
         _log_fitted_pipeline(self, model, dataset, listeners[-1], config)
     return model
 
@@ -358,7 +361,8 @@ def _patched_pipeline_fit(original: Callable[..., Any], self: Any, dataset: Any)
 def _log_fitted_pipeline(
     pipeline: Any, model: Any, dataset: Any, listener: MlflowListener, config: AutologConfig
 ) -> None:
-    """Log the fitted pipeline (and its training DataFrame) into the run the listener logged to."""
+    """Log the fitted pipeline (``log_models``) and its training DataFrame (``log_datasets``) into the run the
+    listener logged to."""
     if listener.offline or listener.run_id is None:
         return
     import mlflow
@@ -375,15 +379,16 @@ def _log_fitted_pipeline(
             # Beside mlflow.pyspark.ml.autolog, that integration has logged the DataFrame already
             if config.log_datasets and listener.foreign_autolog is None:
                 mlflow.log_input(from_spark(dataset, name="train"), context="training")
-            flavor.log_model(
-                model,
-                "model",
-                registered_model_name=config.registered_model_name,
-                input_example=_input_example(pipeline, dataset) if config.log_input_examples else False,
-                signature=None if config.log_model_signatures else False,  # None: the flavor's signature
-            )
+            if config.log_models:
+                flavor.log_model(
+                    model,
+                    "model",
+                    registered_model_name=config.registered_model_name,
+                    input_example=_input_example(pipeline, dataset) if config.log_input_examples else False,
+                    signature=None if config.log_model_signatures else False,  # None: the flavor's signature
+                )
 
-    listener._call("model", log)
+    listener._call("model" if config.log_models else "dataset", log)
 
 
 def _input_example(pipeline: Any, dataset: Any, rows: int = 5) -> Any:

@@ -429,12 +429,14 @@ def run_experiment(
         (out / "experiment_config.json").write_text(
             json.dumps(redact_params(config.to_dict()), indent=1), encoding="utf-8"
         )
+        status = "FAILED"  # as `with mlflow.start_run():` ends a run its block raised out of
         try:
             result = _run(config, pipeline, train_df, test_df, out, sizes, timings, errors, run_id, say)
+            status = "FINISHED"
         finally:
             if run_id is not None:
                 with fail_fast_if_unreachable(settings.tracking_uri), contextlib.suppress(Exception):
-                    mlflow.end_run()
+                    mlflow.end_run(status)
     result.experiment_id = experiment_id
     result.settings = dataclasses.replace(settings, experiment_name=config.experiment_name)
     if run_id is not None and result.tracking_error is None:

@@ -178,12 +178,13 @@ def open_experiment(settings: TrackingSettings, artifact_location: str | None = 
 def use_settings(settings: TrackingSettings) -> Iterator[None]:
     """MLflow's tracking (and registry) URI set to ``settings``' inside the block, the previous ones after."""
     import mlflow
-    from mlflow.tracking import _model_registry
+
+    from sparktag.tracking import mlflow_private
 
     # None when the user never set one: restoring None brings MLflow's default (which follows the cwd) back
     previous = mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None
     # set_registry_uri also exports MLFLOW_REGISTRY_URI (for subprocesses): both are put back after
-    previous_registry = (_model_registry.utils._registry_uri, os.environ.get("MLFLOW_REGISTRY_URI"))
+    previous_registry = (mlflow_private.registry_uri_set(), os.environ.get("MLFLOW_REGISTRY_URI"))
     mlflow.set_tracking_uri(settings.tracking_uri)
     if settings.registry_uri:
         mlflow.set_registry_uri(settings.registry_uri)
@@ -192,7 +193,7 @@ def use_settings(settings: TrackingSettings) -> Iterator[None]:
     finally:
         mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]
         if settings.registry_uri:
-            _model_registry.utils._registry_uri = previous_registry[0]
+            mlflow_private.restore_registry_uri(previous_registry[0])
             os.environ.pop("MLFLOW_REGISTRY_URI", None)
             if previous_registry[1] is not None:
                 os.environ["MLFLOW_REGISTRY_URI"] = previous_registry[1]
