@@ -73,10 +73,11 @@ class ArchiveJob:
             out, _ = self._process.communicate(timeout=timeout_s)
         except (subprocess.SubprocessError, OSError):
             return
-        if self._process.returncode != 0 or not out.split():
-            return
+        pid = out.split()[-1] if out.split() else ""
+        if self._process.returncode != 0 or not pid.isdigit():
+            return  # without the JVM's pid there is no telling when its archive is complete
         # the JVM writes the archive as it exits, which it does once the job's Python has let go of it
-        jvm = Path(f"/proc/{out.split()[-1]}")
+        jvm = Path(f"/proc/{pid}")
         deadline = time.monotonic() + 60
         while jvm.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
