@@ -175,7 +175,7 @@ def test_document_assembler_wraps_any_text(text, mode):
 
 
 def test_document_assembler_refuses_an_unknown_cleanup_mode():
-    with pytest.raises(ValueError, match="cleanupMode 'tidy' is not one of: disabled, inplace"):
+    with pytest.raises(ValueError, match="cleanupMode must be one of 'disabled', 'inplace'"):
         DocumentAssembler().setCleanupMode("tidy")
     with pytest.raises(ValueError, match="cleanupMode must be one of .*got 'tidy'"):
         assemble_document("x", "tidy")

@@ -190,7 +190,7 @@ def test_custom_bounds_strategy_keeps_the_bound_where_asked(spark):
     assert results["append"] == ["first part;;", "second part;;", "third"]
     assert SentenceDetector().getCustomBoundsStrategy() == "none"
     with pytest.raises(
-        ValueError, match=r"setCustomBoundsStrategy: 'middle' is not one of none, prepend, append"
+        ValueError, match=r"customBoundsStrategy must be one of 'none', 'prepend', 'append'; got 'middle'"
     ):
         SentenceDetector().setCustomBoundsStrategy("middle")
 

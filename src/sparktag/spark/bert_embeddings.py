@@ -11,18 +11,24 @@ import hashlib
 from typing import Any
 
 from pyspark import keyword_only
-from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.param import TypeConverters
 
 from sparktag.annotation import Annotation, AnnotatorType
+from sparktag.embeddings.transformer import PRECISIONS
 from sparktag.spark.params import (
     HasBatchSize,
     HasCaseSensitive,
     HasDimension,
     HasStorageRef,
-    set_from_kwargs,
+    ParamSpec,
+    one_of,
 )
 from sparktag.spark.persistence import WeightsReadWrite
 from sparktag.spark.stage import AnnotateFn, AnnotatorModel, limit_torch_threads_in_task, ship_files
+
+
+def _max_sentence_length_check(value: int) -> str | None:
+    return None if value >= 8 else f"maxSentenceLength must be at least 8 wordpieces; got {value}"
 
 
 class BertEmbeddings(
@@ -42,25 +48,33 @@ class BertEmbeddings(
     inputAnnotatorTypes = (AnnotatorType.DOCUMENT, AnnotatorType.TOKEN)
     outputAnnotatorType = AnnotatorType.WORD_EMBEDDINGS
 
-    maxSentenceLength: Param[int] = Param(
-        Params._dummy(),
-        "maxSentenceLength",
-        "longest wordpiece window fed to the model; longer sentences are split into overlapping windows",
-        typeConverter=TypeConverters.toInt,
+    param_table: tuple[ParamSpec, ...] = (
+        ParamSpec(
+            "maxSentenceLength",
+            "longest wordpiece window fed to the model; longer sentences are split into overlapping windows",
+            TypeConverters.toInt,
+            128,
+            check=_max_sentence_length_check,
+        ),
+        ParamSpec(
+            "poolingStrategy",
+            "how a word's vector is made from its wordpieces: 'first' (Spark NLP's) or 'mean'",
+            TypeConverters.toString,
+            "first",
+            check=one_of("poolingStrategy", ("first", "mean")),
+        ),
+        ParamSpec(
+            "precision",
+            "the encoder's matrix products: 'float32' (exact) or 'bfloat16' (BERT models only; about a quarter "
+            "less CPU where the CPU has native bfloat16, vectors within a few 1e-3). bfloat16 pays off on CPUs "
+            "with native bfloat16 (AVX-512 BF16, AMX) and is slower elsewhere; check that your tagger's tags do "
+            "not change before serving with it",
+            TypeConverters.toString,
+            "float32",
+            check=one_of("precision", PRECISIONS),
+        ),
     )
-    poolingStrategy: Param[str] = Param(
-        Params._dummy(),
-        "poolingStrategy",
-        "how a word's vector is made from its wordpieces: 'first' (Spark NLP's) or 'mean'",
-        typeConverter=TypeConverters.toString,
-    )
-    precision: Param[str] = Param(
-        Params._dummy(),
-        "precision",
-        "the encoder's matrix products: 'float32' (exact) or 'bfloat16' (BERT models only; about a quarter "
-        "less CPU where the CPU has native bfloat16, vectors within a few 1e-3)",
-        typeConverter=TypeConverters.toString,
-    )
+    param_defaults = {"batchSize": 8, "caseSensitive": False, "dimension": 768, "storageRef": "bert"}
 
     @keyword_only
     def __init__(
@@ -76,16 +90,7 @@ class BertEmbeddings(
         storageRef: str | None = None,
     ) -> None:
         super().__init__()
-        self._setDefault(
-            batchSize=8,
-            caseSensitive=False,
-            dimension=768,
-            maxSentenceLength=128,
-            poolingStrategy="first",
-            precision="float32",
-            storageRef="bert",
-        )
-        set_from_kwargs(self, self._input_kwargs)
+        self._init_params(self._input_kwargs)
         self._files: dict[str, bytes] | None = None
         self._digest: str | None = None
 
@@ -123,37 +128,6 @@ class BertEmbeddings(
         return stage._set(storageRef=name)
 
     # -- params -----------------------------------------------------------------------------------------
-    def setMaxSentenceLength(self, value: int) -> BertEmbeddings:
-        if value < 8:
-            raise ValueError(f"maxSentenceLength must be at least 8 wordpieces; got {value}")
-        return self._set(maxSentenceLength=value)
-
-    def getMaxSentenceLength(self) -> int:
-        return self.getOrDefault(self.maxSentenceLength)
-
-    def setPoolingStrategy(self, value: str) -> BertEmbeddings:
-        if value not in ("first", "mean"):
-            raise ValueError(f"poolingStrategy must be 'first' or 'mean'; got {value!r}")
-        return self._set(poolingStrategy=value)
-
-    def getPoolingStrategy(self) -> str:
-        return self.getOrDefault(self.poolingStrategy)
-
-    def setPrecision(self, value: str) -> BertEmbeddings:
-        """``"float32"`` (default: transformers' vectors, bit for bit) or ``"bfloat16"`` (opt-in, BERT models).
-
-        bfloat16 pays off on CPUs with native bfloat16 (AVX-512 BF16, AMX) and is slower elsewhere; check
-        that your tagger's tags do not change before serving with it.
-        """
-        from sparktag.embeddings.transformer import PRECISIONS
-
-        if value not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}; got {value!r}")
-        return self._set(precision=value)
-
-    def getPrecision(self) -> str:
-        return self.getOrDefault(self.precision)
-
     def setDimension(self, value: int) -> BertEmbeddings:
         raise ValueError("dimension is read from the model and cannot be set")
 

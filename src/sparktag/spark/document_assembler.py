@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from pyspark import keyword_only
-from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.param import TypeConverters
 
 from sparktag.annotation import AnnotatorType
 from sparktag.core.documents import CLEANUP_MODES, assemble_document
-from sparktag.spark.params import HasInputCol, set_from_kwargs
+from sparktag.spark.params import HasInputCol, ParamSpec, one_of
 from sparktag.spark.persistence import ParamsReadWrite
 from sparktag.spark.stage import AnnotateFn, AnnotatorStage
 
@@ -24,21 +24,22 @@ class DocumentAssembler(AnnotatorStage, HasInputCol, ParamsReadWrite):
 
     outputAnnotatorType = AnnotatorType.DOCUMENT
 
-    idCol: Param[str] = Param(
-        Params._dummy(), "idCol", "column with an id for each row", typeConverter=TypeConverters.toString
+    param_table: tuple[ParamSpec, ...] = (
+        ParamSpec("idCol", "column with an id for each row", TypeConverters.toString),
+        ParamSpec(
+            "metadataCol",
+            "map<string,string> column whose entries are added to each document's metadata",
+            TypeConverters.toString,
+        ),
+        ParamSpec(
+            "cleanupMode",
+            "how to clean the text: " + ", ".join(CLEANUP_MODES),
+            TypeConverters.toString,
+            "disabled",
+            check=one_of("cleanupMode", CLEANUP_MODES),
+        ),
     )
-    metadataCol: Param[str] = Param(
-        Params._dummy(),
-        "metadataCol",
-        "map<string,string> column whose entries are added to each document's metadata",
-        typeConverter=TypeConverters.toString,
-    )
-    cleanupMode: Param[str] = Param(
-        Params._dummy(),
-        "cleanupMode",
-        "how to clean the text: " + ", ".join(CLEANUP_MODES),
-        typeConverter=TypeConverters.toString,
-    )
+    param_defaults = {"inputCol": "text", "outputCol": "document"}
 
     @keyword_only
     def __init__(
@@ -51,22 +52,7 @@ class DocumentAssembler(AnnotatorStage, HasInputCol, ParamsReadWrite):
         cleanupMode: str | None = None,
     ) -> None:
         super().__init__()
-        self._setDefault(inputCol="text", outputCol="document", cleanupMode="disabled")
-        set_from_kwargs(self, self._input_kwargs)
-
-    def setIdCol(self, value: str) -> DocumentAssembler:
-        return self._set(idCol=value)
-
-    def setMetadataCol(self, value: str) -> DocumentAssembler:
-        return self._set(metadataCol=value)
-
-    def setCleanupMode(self, value: str) -> DocumentAssembler:
-        if value not in CLEANUP_MODES:
-            raise ValueError(f"cleanupMode {value!r} is not one of: {', '.join(CLEANUP_MODES)}")
-        return self._set(cleanupMode=value)
-
-    def getCleanupMode(self) -> str:
-        return self.getOrDefault(self.cleanupMode)
+        self._init_params(self._input_kwargs)
 
     def _input_columns(self) -> list[str]:
         cols = [self.getInputCol()]

@@ -18,11 +18,11 @@ from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Transformer
-from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.param import TypeConverters
 from pyspark.sql import DataFrame
 
 from sparktag.annotation import Annotation, AnnotatorType
-from sparktag.spark.params import HasInputCols, set_from_kwargs
+from sparktag.spark.params import HasInputCols, ParamSpec, column_names
 from sparktag.spark.persistence import ParamsReadWrite
 
 _ANNOTATION_FIELDS = {"annotatorType", "begin", "end", "result", "metadata", "embeddings"}
@@ -78,35 +78,28 @@ def _is_annotation_column(data_type: Any) -> bool:
 
 
 class _FinisherParams(HasInputCols):
-    outputCols: Param[list[str]] = Param(
-        Params._dummy(),
-        "outputCols",
-        "output column names, one per input column (empty: finished_<input column>)",
-        typeConverter=TypeConverters.toListString,
-    )
-    cleanAnnotations: Param[bool] = Param(
-        Params._dummy(),
-        "cleanAnnotations",
-        "whether to drop every annotation column from the output",
-        typeConverter=TypeConverters.toBoolean,
+    param_table: tuple[ParamSpec, ...] = (
+        ParamSpec(
+            "outputCols",
+            "output column names, one per input column (empty: finished_<input column>)",
+            TypeConverters.toListString,
+            [],
+        ),
+        ParamSpec(
+            "cleanAnnotations",
+            "whether to drop every annotation column from the output",
+            TypeConverters.toBoolean,
+        ),
     )
 
     def setOutputCols(self, *value: Any) -> Any:
         """Output column names: ``setOutputCols("a", "b")`` or a list."""
-        from sparktag.spark.params import _cols
-
-        return self._set(outputCols=_cols(value))
+        return self._set(outputCols=column_names(value))
 
     def getOutputCols(self) -> list[str]:
         """The output columns: ``outputCols``, or ``finished_<input column>`` for each input column."""
         given = list(self.getOrDefault(self.outputCols))
         return given or ["finished_" + col for col in self.getInputCols()]
-
-    def setCleanAnnotations(self, value: bool) -> Any:
-        return self._set(cleanAnnotations=value)
-
-    def getCleanAnnotations(self) -> bool:
-        return self.getOrDefault(self.cleanAnnotations)
 
     # -- the Spark side, shared by both finishers --------------------------------------------------------
     def finish_row(self, columns: dict[str, list[Annotation]]) -> dict[str, Any]:  # pragma: no cover
@@ -245,36 +238,30 @@ class Finisher(_FinisherParams, Transformer, ParamsReadWrite):
         >>> finisher.transform(df).select("tags")  # doctest: +SKIP
     """
 
-    valueSplitSymbol: Param[str] = Param(
-        Params._dummy(),
-        "valueSplitSymbol",
-        "separates the values of one annotation (metadata pairs, vector values) in string output",
-        typeConverter=TypeConverters.toString,
+    param_table: tuple[ParamSpec, ...] = (
+        ParamSpec(
+            "valueSplitSymbol",
+            "separates the values of one annotation (metadata pairs, vector values) in string output",
+            TypeConverters.toString,
+            "#",
+        ),
+        ParamSpec(
+            "annotationSplitSymbol", "separates annotations in string output", TypeConverters.toString, "@"
+        ),
+        ParamSpec(
+            "includeMetadata", "whether to include annotation metadata", TypeConverters.toBoolean, False
+        ),
+        ParamSpec(
+            "outputAsArray", "an array of results instead of one string", TypeConverters.toBoolean, True
+        ),
+        ParamSpec(
+            "parseEmbeddingsVectors",
+            "whether to write embedding annotations' vectors instead of their results",
+            TypeConverters.toBoolean,
+            False,
+        ),
     )
-    annotationSplitSymbol: Param[str] = Param(
-        Params._dummy(),
-        "annotationSplitSymbol",
-        "separates annotations in string output",
-        typeConverter=TypeConverters.toString,
-    )
-    includeMetadata: Param[bool] = Param(
-        Params._dummy(),
-        "includeMetadata",
-        "whether to include annotation metadata",
-        typeConverter=TypeConverters.toBoolean,
-    )
-    outputAsArray: Param[bool] = Param(
-        Params._dummy(),
-        "outputAsArray",
-        "an array of results instead of one string",
-        typeConverter=TypeConverters.toBoolean,
-    )
-    parseEmbeddingsVectors: Param[bool] = Param(
-        Params._dummy(),
-        "parseEmbeddingsVectors",
-        "whether to write embedding annotations' vectors instead of their results",
-        typeConverter=TypeConverters.toBoolean,
-    )
+    param_defaults = {"cleanAnnotations": True}
 
     @keyword_only
     def __init__(
@@ -290,46 +277,7 @@ class Finisher(_FinisherParams, Transformer, ParamsReadWrite):
         parseEmbeddingsVectors: bool | None = None,
     ) -> None:
         super().__init__()
-        self._setDefault(
-            cleanAnnotations=True,
-            includeMetadata=False,
-            outputAsArray=True,
-            parseEmbeddingsVectors=False,
-            valueSplitSymbol="#",
-            annotationSplitSymbol="@",
-            outputCols=[],
-        )
-        set_from_kwargs(self, self._input_kwargs)
-
-    def setValueSplitSymbol(self, value: str) -> Finisher:
-        return self._set(valueSplitSymbol=value)
-
-    def getValueSplitSymbol(self) -> str:
-        return self.getOrDefault(self.valueSplitSymbol)
-
-    def setAnnotationSplitSymbol(self, value: str) -> Finisher:
-        return self._set(annotationSplitSymbol=value)
-
-    def getAnnotationSplitSymbol(self) -> str:
-        return self.getOrDefault(self.annotationSplitSymbol)
-
-    def setIncludeMetadata(self, value: bool) -> Finisher:
-        return self._set(includeMetadata=value)
-
-    def getIncludeMetadata(self) -> bool:
-        return self.getOrDefault(self.includeMetadata)
-
-    def setOutputAsArray(self, value: bool) -> Finisher:
-        return self._set(outputAsArray=value)
-
-    def getOutputAsArray(self) -> bool:
-        return self.getOrDefault(self.outputAsArray)
-
-    def setParseEmbeddingsVectors(self, value: bool) -> Finisher:
-        return self._set(parseEmbeddingsVectors=value)
-
-    def getParseEmbeddingsVectors(self) -> bool:
-        return self.getOrDefault(self.parseEmbeddingsVectors)
+        self._init_params(self._input_kwargs)
 
     def _output_fields(self) -> list[Any]:
         from pyspark.sql.types import ArrayType, MapType, StringType, StructField
@@ -400,12 +348,15 @@ class EmbeddingsFinisher(_FinisherParams, Transformer, ParamsReadWrite):
         EmbeddingsFinisher_...
     """
 
-    outputAsVector: Param[bool] = Param(
-        Params._dummy(),
-        "outputAsVector",
-        "write Spark ML vectors instead of float arrays",
-        typeConverter=TypeConverters.toBoolean,
+    param_table: tuple[ParamSpec, ...] = (
+        ParamSpec(
+            "outputAsVector",
+            "write Spark ML vectors instead of float arrays",
+            TypeConverters.toBoolean,
+            False,
+        ),
     )
+    param_defaults = {"cleanAnnotations": False}
 
     @keyword_only
     def __init__(
@@ -417,14 +368,7 @@ class EmbeddingsFinisher(_FinisherParams, Transformer, ParamsReadWrite):
         outputAsVector: bool | None = None,
     ) -> None:
         super().__init__()
-        self._setDefault(cleanAnnotations=False, outputAsVector=False, outputCols=[])
-        set_from_kwargs(self, self._input_kwargs)
-
-    def setOutputAsVector(self, value: bool) -> EmbeddingsFinisher:
-        return self._set(outputAsVector=value)
-
-    def getOutputAsVector(self) -> bool:
-        return self.getOrDefault(self.outputAsVector)
+        self._init_params(self._input_kwargs)
 
     def _check(self, df: DataFrame) -> None:
         super()._check(df)

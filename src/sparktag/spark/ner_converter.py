@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from pyspark import keyword_only
-from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.param import TypeConverters
 
 from sparktag.annotation import AnnotatorType
 from sparktag.core.chunks import ner_converter
-from sparktag.spark.params import set_from_kwargs
+from sparktag.spark.params import ParamSpec
 from sparktag.spark.persistence import ParamsReadWrite
 from sparktag.spark.stage import AnnotateFn, AnnotatorModel
 
@@ -26,23 +26,20 @@ class NerConverter(AnnotatorModel, ParamsReadWrite):
     inputAnnotatorTypes = (AnnotatorType.DOCUMENT, AnnotatorType.TOKEN, AnnotatorType.NAMED_ENTITY)
     outputAnnotatorType = AnnotatorType.CHUNK
 
-    whiteList: Param[list[str]] = Param(
-        Params._dummy(),
-        "whiteList",
-        "entity types to keep (all when empty)",
-        typeConverter=TypeConverters.toListString,
-    )
-    preservePosition: Param[bool] = Param(
-        Params._dummy(),
-        "preservePosition",
-        "take each chunk's text from the sentence (True) or from its first token (False)",
-        typeConverter=TypeConverters.toBoolean,
-    )
-    nerHasNoSchema: Param[bool] = Param(
-        Params._dummy(),
-        "nerHasNoSchema",
-        "tags carry no B-/I- prefix: each tag is an entity type",
-        typeConverter=TypeConverters.toBoolean,
+    param_table: tuple[ParamSpec, ...] = (
+        ParamSpec("whiteList", "entity types to keep (all when empty)", TypeConverters.toListString, []),
+        ParamSpec(
+            "preservePosition",
+            "take each chunk's text from the sentence (True) or from its first token (False)",
+            TypeConverters.toBoolean,
+            True,
+        ),
+        ParamSpec(
+            "nerHasNoSchema",
+            "tags carry no B-/I- prefix: each tag is an entity type",
+            TypeConverters.toBoolean,
+            False,
+        ),
     )
 
     @keyword_only
@@ -56,17 +53,7 @@ class NerConverter(AnnotatorModel, ParamsReadWrite):
         nerHasNoSchema: bool | None = None,
     ) -> None:
         super().__init__()
-        self._setDefault(whiteList=[], preservePosition=True, nerHasNoSchema=False)
-        set_from_kwargs(self, self._input_kwargs)
-
-    def setWhiteList(self, value: list[str]) -> NerConverter:
-        return self._set(whiteList=value)
-
-    def setPreservePosition(self, value: bool) -> NerConverter:
-        return self._set(preservePosition=value)
-
-    def setNerHasNoSchema(self, value: bool) -> NerConverter:
-        return self._set(nerHasNoSchema=value)
+        self._init_params(self._input_kwargs)
 
     def _annotator(self) -> AnnotateFn:
         white_list = list(self.getOrDefault(self.whiteList)) or None

@@ -14,10 +14,11 @@ from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
-from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.param import TypeConverters
 
 from sparktag.annotation import Annotation, AnnotatorType
-from sparktag.spark.params import HasBatchSize, HasInputCols, HasOutputCol, HasStorageRef, set_from_kwargs
+from sparktag.ner.config import TrainConfig
+from sparktag.spark.params import HasInputCols, HasOutputCol, HasStorageRef, ParamSpec, field_param, one_of
 from sparktag.spark.persistence import ParamsReadWrite, WeightsReadWrite
 from sparktag.spark.stage import (
     AnnotateFn,
@@ -36,31 +37,46 @@ _INPUT_TYPES = (AnnotatorType.DOCUMENT, AnnotatorType.TOKEN, AnnotatorType.WORD_
 LISTENER_FACTORIES: list[Callable[[Any], Any]] = []
 
 
-class _NerParams(HasBatchSize, HasStorageRef):
-    includeConfidence: Param[bool] = Param(
-        Params._dummy(),
-        "includeConfidence",
-        "add the chosen tag's probability to each annotation's metadata (confidence)",
-        typeConverter=TypeConverters.toBoolean,
+def _trained(name: str, field: str, converter: Any, doc: str, **options: Any) -> ParamSpec:
+    """A row of a param the trainer reads: its default is ``TrainConfig.<field>``'s."""
+    return field_param(TrainConfig, name, field, converter, doc, **options)
+
+
+def _dropout_check(value: float) -> str | None:
+    if 0.0 < value <= 1.0:
+        return None
+    return f"dropout is the probability to KEEP a unit (Spark NLP): in (0, 1]; got {value}"
+
+
+def _validation_split_check(value: float) -> str | None:
+    return None if 0.0 <= value < 1.0 else f"validationSplit must be in [0, 1); got {value}"
+
+
+def _num_workers_check(value: int) -> str | None:
+    return None if value >= 0 else f"numWorkers must be >= 0 (0 or 1: train on the driver); got {value}"
+
+
+def _spark_verbose(level: int) -> int:
+    """Spark NLP's verbose (0-1 every batch, 2-3 every epoch, 4 silent) as the trainer's (2, 1, 0)."""
+    return 2 if level <= 1 else (1 if level <= 3 else 0)
+
+
+class _NerParams(HasStorageRef):
+    param_table: tuple[ParamSpec, ...] = (
+        _trained("batchSize", "batch_size", TypeConverters.toInt, "number of sentences per batch"),
+        ParamSpec(
+            "includeConfidence",
+            "add the chosen tag's probability to each annotation's metadata (confidence)",
+            TypeConverters.toBoolean,
+            False,
+        ),
+        ParamSpec(
+            "includeAllConfidenceScores",
+            "add every tag's probability to each annotation's metadata",
+            TypeConverters.toBoolean,
+            False,
+        ),
     )
-    includeAllConfidenceScores: Param[bool] = Param(
-        Params._dummy(),
-        "includeAllConfidenceScores",
-        "add every tag's probability to each annotation's metadata",
-        typeConverter=TypeConverters.toBoolean,
-    )
-
-    def setIncludeConfidence(self, value: bool) -> Any:
-        return self._set(includeConfidence=value)
-
-    def getIncludeConfidence(self) -> bool:
-        return self.getOrDefault(self.includeConfidence)
-
-    def setIncludeAllConfidenceScores(self, value: bool) -> Any:
-        return self._set(includeAllConfidenceScores=value)
-
-    def getIncludeAllConfidenceScores(self) -> bool:
-        return self.getOrDefault(self.includeAllConfidenceScores)
 
 
 _TF_WARNED: set[str] = set()  # "Class.setter" names already warned about in this process
@@ -98,10 +114,6 @@ class _TensorFlowOnlySetters:
         return _tensorflow_only(self, "setConfigProtoBytes")
 
 
-def _p(name: str, doc: str, conv: Any) -> Param[Any]:
-    return Param(Params._dummy(), name, doc, typeConverter=conv)
-
-
 class NerDLApproach(
     Estimator,
     HasInputCols,
@@ -127,140 +139,71 @@ class NerDLApproach(
 
     inputAnnotatorTypes = _INPUT_TYPES
 
-    labelColumn = _p("labelColumn", "column with the gold named_entity annotations", TypeConverters.toString)
-    entities = _p(
-        "entities", "entity types to learn (others become O); all when empty", TypeConverters.toListString
+    # One row a param. A trainer param (``_trained``) takes its default from TrainConfig and sets its field.
+    # fmt: off
+    param_table: tuple[ParamSpec, ...] = (
+        ParamSpec("labelColumn", "column with the gold named_entity annotations", TypeConverters.toString,
+                  "label"),
+        ParamSpec("entities", "entity types to learn (others become O); all when empty",
+                  TypeConverters.toListString, []),
+        _trained("lr", "lr", TypeConverters.toFloat, "learning rate"),
+        _trained("po", "po", TypeConverters.toFloat, "learning-rate decay: lr / (1 + po * epoch)"),
+        _trained("dropout", "dropout", TypeConverters.toFloat,
+                 "probability to keep a unit (Spark NLP's convention)", check=_dropout_check),
+        _trained("maxEpochs", "max_epochs", TypeConverters.toInt, "epochs to train"),
+        _trained("minEpochs", "min_epochs", TypeConverters.toInt, "epochs before early stopping may stop"),
+        _trained("validationSplit", "validation_split", TypeConverters.toFloat,
+                 "fraction of the training data held out", check=_validation_split_check),
+        ParamSpec("testDataset", "parquet path of an embedded DataFrame scored after every epoch",
+                  TypeConverters.toString),
+        ParamSpec("evaluationLogExtended", "print per-label scores in the training log",
+                  TypeConverters.toBoolean, False),
+        ParamSpec("enableOutputLogs", "write the training log file", TypeConverters.toBoolean, False),
+        ParamSpec("outputLogsPath", "folder of the training log file", TypeConverters.toString, ""),
+        ParamSpec("enableMemoryOptimizer", "stream training data from disk instead of memory",
+                  TypeConverters.toBoolean, False),
+        _trained("useBestModel", "use_best_model", TypeConverters.toBoolean, "keep the best epoch's weights"),
+        _trained("bestModelMetric", "best_model_metric", TypeConverters.toString, "f1_micro or f1_macro",
+                 check=one_of("bestModelMetric", ("f1_micro", "f1_macro"))),
+        _trained("earlyStoppingPatience", "early_stopping_patience", TypeConverters.toInt,
+                 "stop after this many epochs without improvement (0: never)", none_is=0),
+        _trained("earlyStoppingCriterion", "early_stopping_criterion", TypeConverters.toFloat,
+                 "smallest improvement of bestModelMetric that counts"),
+        _trained("gradClip", "grad_clip", TypeConverters.toFloat,
+                 "clip each gradient value to [-gradClip, gradClip], as Spark NLP's graphs do (0: off)"),
+        _trained("randomSeed", "random_seed", TypeConverters.toInt,
+                 "seed of everything random; same seed, same model (unset: a seed is drawn and logged)"),
+        # Spark NLP's scale and default (2: a line per epoch), not the trainer's (its 0 is silent).
+        ParamSpec("verbose", "Spark NLP verbosity: 0-1 every batch, 2-3 every epoch, 4 silent",
+                  TypeConverters.toInt, 2, field="verbose", to_field=_spark_verbose),
+        _trained("lstmHidden", "lstm_hidden", TypeConverters.toInt, "BiLSTM units per direction"),
+        _trained("lstmLayers", "lstm_layers", TypeConverters.toInt, "stacked BiLSTM layers"),
+        _trained("charCnnFilters", "char_cnn_filters", TypeConverters.toInt,
+                 "char CNN filters (0 disables the char CNN)"),
+        _trained("charLstmHidden", "char_lstm_hidden", TypeConverters.toInt,
+                 "char BiLSTM units per direction (0 disables it)"),
+        _trained("numThreads", "num_threads", TypeConverters.toInt,
+                 "torch threads while training (0: leave as is); 1 is fastest for small batches on a busy "
+                 "machine", none_is=0),
+        _trained("checkpointPath", "checkpoint_dir", TypeConverters.toString,
+                 "local folder (on the driver) for a training checkpoint after every epoch: weights, optimizer "
+                 "and RNG states, best score, history; the latest is kept. Empty: no checkpoints", none_is=""),
+        _trained("resumeFromCheckpoint", "resume_from_checkpoint", TypeConverters.toBoolean,
+                 "when checkpointPath holds a checkpoint, continue from it (it must come from the same params "
+                 "and data, else fit refuses; maxEpochs may grow); false starts over and deletes it"),
+        ParamSpec("numWorkers",
+                  "train on this many executor processes at once (pyspark's TorchDistributor, gloo, CPU); each "
+                  "holds a contiguous shard of the featurised data and trains its sentences of every batch of "
+                  "batchSize (best a multiple of numWorkers); the steps are those of training on the driver. 0 "
+                  "or 1: on the driver only", TypeConverters.toInt, 0, check=_num_workers_check),
     )
-    lr = _p("lr", "learning rate", TypeConverters.toFloat)
-    po = _p("po", "learning-rate decay: lr / (1 + po * epoch)", TypeConverters.toFloat)
-    dropout = _p("dropout", "probability to keep a unit (Spark NLP's convention)", TypeConverters.toFloat)
-    maxEpochs = _p("maxEpochs", "epochs to train", TypeConverters.toInt)
-    minEpochs = _p("minEpochs", "epochs before early stopping may stop", TypeConverters.toInt)
-    validationSplit = _p("validationSplit", "fraction of the training data held out", TypeConverters.toFloat)
-    testDataset = _p(
-        "testDataset",
-        "parquet path of an embedded DataFrame scored after every epoch",
-        TypeConverters.toString,
-    )
-    evaluationLogExtended = _p(
-        "evaluationLogExtended", "print per-label scores in the training log", TypeConverters.toBoolean
-    )
-    enableOutputLogs = _p("enableOutputLogs", "write the training log file", TypeConverters.toBoolean)
-    outputLogsPath = _p("outputLogsPath", "folder of the training log file", TypeConverters.toString)
-    enableMemoryOptimizer = _p(
-        "enableMemoryOptimizer", "stream training data from disk instead of memory", TypeConverters.toBoolean
-    )
-    useBestModel = _p("useBestModel", "keep the best epoch's weights", TypeConverters.toBoolean)
-    bestModelMetric = _p("bestModelMetric", "f1_micro or f1_macro", TypeConverters.toString)
-    earlyStoppingPatience = _p(
-        "earlyStoppingPatience",
-        "stop after this many epochs without improvement (0: never)",
-        TypeConverters.toInt,
-    )
-    earlyStoppingCriterion = _p(
-        "earlyStoppingCriterion",
-        "smallest improvement of bestModelMetric that counts",
-        TypeConverters.toFloat,
-    )
-    randomSeed = _p("randomSeed", "seed of everything random; same seed, same model", TypeConverters.toInt)
-    verbose = _p(
-        "verbose", "Spark NLP verbosity: 0-1 every batch, 2-3 every epoch, 4 silent", TypeConverters.toInt
-    )
-    lstmHidden = _p("lstmHidden", "BiLSTM units per direction", TypeConverters.toInt)
-    lstmLayers = _p("lstmLayers", "stacked BiLSTM layers", TypeConverters.toInt)
-    charCnnFilters = _p("charCnnFilters", "char CNN filters (0 disables the char CNN)", TypeConverters.toInt)
-    charLstmHidden = _p(
-        "charLstmHidden", "char BiLSTM units per direction (0 disables it)", TypeConverters.toInt
-    )
-    numThreads = _p(
-        "numThreads",
-        "torch threads while training (0: leave as is); 1 is fastest for small batches on a busy machine",
-        TypeConverters.toInt,
-    )
-    checkpointPath = _p(
-        "checkpointPath",
-        "local folder (on the driver) for a training checkpoint after every epoch: weights, optimizer and RNG "
-        "states, best score, history; the latest is kept. Empty: no checkpoints",
-        TypeConverters.toString,
-    )
-    numWorkers = _p(
-        "numWorkers",
-        "train on this many executor processes at once (pyspark's TorchDistributor, gloo, CPU); each holds a "
-        "contiguous shard of the featurised data and trains its sentences of every batch of batchSize (best a "
-        "multiple of numWorkers); the steps are those of training on the driver. 0 or 1: on the driver only",
-        TypeConverters.toInt,
-    )
-    resumeFromCheckpoint = _p(
-        "resumeFromCheckpoint",
-        "when checkpointPath holds a checkpoint, continue from it (it must come from the same params and "
-        "data, else fit refuses; maxEpochs may grow); false starts over and deletes it",
-        TypeConverters.toBoolean,
-    )
+    # fmt: on
+    param_defaults = {"outputCol": "ner"}
 
     @keyword_only
     def __init__(self, **kwargs: Any) -> None:
         super().__init__()
-        self._setDefault(
-            outputCol="ner",
-            batchSize=8,
-            includeConfidence=False,
-            includeAllConfidenceScores=False,
-            labelColumn="label",
-            entities=[],
-            lr=0.001,
-            po=0.005,
-            dropout=0.5,
-            maxEpochs=50,
-            minEpochs=0,
-            validationSplit=0.0,
-            evaluationLogExtended=False,
-            enableOutputLogs=False,
-            outputLogsPath="",
-            enableMemoryOptimizer=False,
-            useBestModel=False,
-            bestModelMetric="f1_micro",
-            earlyStoppingPatience=0,
-            earlyStoppingCriterion=0.0,
-            verbose=2,
-            lstmHidden=128,
-            lstmLayers=1,
-            charCnnFilters=30,
-            charLstmHidden=0,
-            numThreads=1,
-            checkpointPath="",
-            resumeFromCheckpoint=True,
-            numWorkers=0,
-        )
-        set_from_kwargs(self, self._input_kwargs)
-
-    # Spark NLP's setters, one line each.
-    def setLabelColumn(self, v: str) -> NerDLApproach:
-        return self._set(labelColumn=v)
-
-    def setEntities(self, v: list[str]) -> NerDLApproach:
-        return self._set(entities=v)
-
-    def setLr(self, v: float) -> NerDLApproach:
-        return self._set(lr=v)
-
-    def setPo(self, v: float) -> NerDLApproach:
-        return self._set(po=v)
-
-    def setDropout(self, v: float) -> NerDLApproach:
-        if not 0.0 < v <= 1.0:
-            raise ValueError(f"dropout is the probability to KEEP a unit (Spark NLP): in (0, 1]; got {v}")
-        return self._set(dropout=v)
-
-    def setMaxEpochs(self, v: int) -> NerDLApproach:
-        return self._set(maxEpochs=v)
-
-    def setMinEpochs(self, v: int) -> NerDLApproach:
-        return self._set(minEpochs=v)
-
-    def setValidationSplit(self, v: float) -> NerDLApproach:
-        if not 0.0 <= v < 1.0:
-            raise ValueError(f"validationSplit must be in [0, 1); got {v}")
-        return self._set(validationSplit=v)
+        self._init_params(self._input_kwargs)
 
     def setTestDataset(
         self, path: str, read_as: str = "SPARK", options: dict[str, str] | None = None
@@ -271,59 +214,6 @@ class NerDLApproach(
             raise ValueError(f"testDataset must be parquet; got format {fmt!r}")
         return self._set(testDataset=path)
 
-    def setEvaluationLogExtended(self, v: bool) -> NerDLApproach:
-        return self._set(evaluationLogExtended=v)
-
-    def setEnableOutputLogs(self, v: bool) -> NerDLApproach:
-        return self._set(enableOutputLogs=v)
-
-    def setOutputLogsPath(self, v: str) -> NerDLApproach:
-        return self._set(outputLogsPath=v)
-
-    def setEnableMemoryOptimizer(self, v: bool) -> NerDLApproach:
-        return self._set(enableMemoryOptimizer=v)
-
-    def setUseBestModel(self, v: bool) -> NerDLApproach:
-        return self._set(useBestModel=v)
-
-    def setBestModelMetric(self, v: str) -> NerDLApproach:
-        if v not in ("f1_micro", "f1_macro"):
-            raise ValueError(f"bestModelMetric must be 'f1_micro' or 'f1_macro'; got {v!r}")
-        return self._set(bestModelMetric=v)
-
-    def setEarlyStoppingPatience(self, v: int) -> NerDLApproach:
-        return self._set(earlyStoppingPatience=v)
-
-    def setEarlyStoppingCriterion(self, v: float) -> NerDLApproach:
-        return self._set(earlyStoppingCriterion=v)
-
-    def setRandomSeed(self, v: int) -> NerDLApproach:
-        return self._set(randomSeed=v)
-
-    def setVerbose(self, v: int) -> NerDLApproach:
-        return self._set(verbose=v)
-
-    def setLstmHidden(self, v: int) -> NerDLApproach:
-        return self._set(lstmHidden=v)
-
-    def setLstmLayers(self, v: int) -> NerDLApproach:
-        return self._set(lstmLayers=v)
-
-    def setCharCnnFilters(self, v: int) -> NerDLApproach:
-        return self._set(charCnnFilters=v)
-
-    def setCharLstmHidden(self, v: int) -> NerDLApproach:
-        return self._set(charLstmHidden=v)
-
-    def setNumThreads(self, v: int) -> NerDLApproach:
-        return self._set(numThreads=v)
-
-    def setCheckpointPath(self, v: str) -> NerDLApproach:
-        return self._set(checkpointPath=v)
-
-    def setResumeFromCheckpoint(self, v: bool) -> NerDLApproach:
-        return self._set(resumeFromCheckpoint=v)
-
     def setNumWorkers(self, v: int) -> NerDLApproach:
         """Train on ``v`` executor processes (see ``docs/distributed.md``); 0 or 1 trains on the driver.
 
@@ -333,45 +223,14 @@ class NerDLApproach(
         SparkContext's checkpoint dir (``sc.setCheckpointDir``) must be shared storage: the featurised data
         goes there; ``checkpointPath``, when set, must be a folder every executor and the driver can read.
         """
-        if v < 0:
-            raise ValueError(f"numWorkers must be >= 0 (0 or 1: train on the driver); got {v}")
+        problem = _num_workers_check(v)
+        if problem:
+            raise ValueError(problem)
         return self._set(numWorkers=v)
 
-    def getNumWorkers(self) -> int:
-        return self.getOrDefault(self.numWorkers)
-
-    def train_config(self) -> Any:
-        """The params as the trainer's :class:`~sparktag.ner.train.TrainConfig`."""
-        from sparktag.ner.train import TrainConfig
-
-        g = self.getOrDefault
-        verbose = g(self.verbose)
-        return TrainConfig(
-            lr=g(self.lr),
-            po=g(self.po),
-            batch_size=g(self.batchSize),
-            dropout=g(self.dropout),
-            max_epochs=g(self.maxEpochs),
-            min_epochs=g(self.minEpochs),
-            validation_split=g(self.validationSplit),
-            random_seed=g(self.randomSeed) if self.isDefined(self.randomSeed) else None,
-            use_best_model=g(self.useBestModel),
-            best_model_metric=g(self.bestModelMetric),
-            early_stopping_patience=g(self.earlyStoppingPatience) or None,
-            early_stopping_criterion=g(self.earlyStoppingCriterion),
-            verbose=2 if verbose <= 1 else (1 if verbose <= 3 else 0),
-            num_threads=g(self.numThreads) or None,
-            char_cnn_filters=g(self.charCnnFilters),
-            char_lstm_hidden=g(self.charLstmHidden),
-            lstm_hidden=g(self.lstmHidden),
-            lstm_layers=g(self.lstmLayers),
-            checkpoint_dir=g(self.checkpointPath) or None,
-            resume_from_checkpoint=g(self.resumeFromCheckpoint),
-        )
-
-    def params_dict(self) -> dict[str, Any]:
-        """Every param with its value (set or default), JSON-able: what a tracker logs."""
-        return {p.name: self.getOrDefault(p) for p in self.params if self.isDefined(p)}
+    def train_config(self) -> TrainConfig:
+        """The params as the trainer's :class:`~sparktag.ner.config.TrainConfig`: every row with a field."""
+        return TrainConfig(**self.field_values())
 
     def log_path(self) -> str | None:
         """Where the training log goes (``<outputLogsPath>/NerDLApproach_<uid>.log``), or None when off."""
@@ -552,17 +411,12 @@ class NerDLModel(AnnotatorModel, _NerParams, _TensorFlowOnlySetters, WeightsRead
     inputAnnotatorTypes = _INPUT_TYPES
     outputAnnotatorType = AnnotatorType.NAMED_ENTITY
 
-    classes = _p("classes", "the tags the model predicts", TypeConverters.toListString)
+    param_table: tuple[ParamSpec, ...] = (ParamSpec("classes", "the tags the model predicts", TypeConverters.toListString),)
+    param_defaults = {"outputCol": "ner", "storageRef": ""}
 
     def __init__(self) -> None:
         super().__init__()
-        self._setDefault(
-            outputCol="ner",
-            batchSize=8,  # Spark NLP's default
-            includeConfidence=False,
-            includeAllConfidenceScores=False,
-            storageRef="",
-        )
+        self._init_params({})
         self._files: dict[str, bytes] | None = None
         self._digest = ""
         self.training_result: Any = None

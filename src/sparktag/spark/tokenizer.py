@@ -7,162 +7,57 @@ from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
-from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.param import TypeConverters
 
 from sparktag.annotation import AnnotatorType
 from sparktag.core.tokens import TokenizerConfig, tokenize
-from sparktag.spark.params import HasInputCols, HasOutputCol, set_from_kwargs
+from sparktag.spark.params import DeclaredParams, HasInputCols, HasOutputCol, ParamSpec, field_param
 from sparktag.spark.persistence import ParamsReadWrite
 from sparktag.spark.stage import AnnotateFn, AnnotatorApproach, AnnotatorModel
 
-_DEFAULTS = TokenizerConfig()
+
+def _row(name: str, field: str, converter: Any, doc: str) -> ParamSpec:
+    return field_param(TokenizerConfig, name, field, converter, doc)
 
 
-class _TokenizerParams(Params):
-    targetPattern: Param[str] = Param(
-        Params._dummy(),
-        "targetPattern",
-        "regex of the candidate tokens before splitting",
-        typeConverter=TypeConverters.toString,
-    )
-    prefixPattern: Param[str] = Param(
-        Params._dummy(),
-        "prefixPattern",
-        "regex of what is split off the front of a candidate",
-        typeConverter=TypeConverters.toString,
-    )
-    suffixPattern: Param[str] = Param(
-        Params._dummy(),
-        "suffixPattern",
-        "regex of what is split off the end of a candidate",
-        typeConverter=TypeConverters.toString,
-    )
-    infixPatterns: Param[list[str]] = Param(
-        Params._dummy(),
-        "infixPatterns",
-        "regexes whose groups become separate tokens",
-        typeConverter=TypeConverters.toListString,
-    )
-    contextChars: Param[list[str]] = Param(
-        Params._dummy(),
-        "contextChars",
-        "characters split off the front and back of words",
-        typeConverter=TypeConverters.toListString,
-    )
-    splitChars: Param[list[str]] = Param(
-        Params._dummy(),
-        "splitChars",
-        "characters that split a word inside",
-        typeConverter=TypeConverters.toListString,
-    )
-    splitPattern: Param[str] = Param(
-        Params._dummy(),
-        "splitPattern",
-        "regex that splits a word inside",
-        typeConverter=TypeConverters.toString,
-    )
-    exceptions: Param[list[str]] = Param(
-        Params._dummy(),
-        "exceptions",
-        "tokens never split (may contain spaces)",
-        typeConverter=TypeConverters.toListString,
-    )
-    caseSensitiveExceptions: Param[bool] = Param(
-        Params._dummy(),
-        "caseSensitiveExceptions",
-        "whether exceptions match case-sensitively",
-        typeConverter=TypeConverters.toBoolean,
-    )
-    minLength: Param[int] = Param(
-        Params._dummy(), "minLength", "drop tokens shorter than this", typeConverter=TypeConverters.toInt
-    )
-    maxLength: Param[int] = Param(
-        Params._dummy(), "maxLength", "drop tokens longer than this", typeConverter=TypeConverters.toInt
-    )
-
-    def _set_tokenizer_defaults(self) -> None:
-        self._setDefault(
-            targetPattern=_DEFAULTS.target_pattern,
-            contextChars=list(_DEFAULTS.context_chars),
-            splitChars=list(_DEFAULTS.split_chars),
-            splitPattern=_DEFAULTS.split_pattern,
-            exceptions=list(_DEFAULTS.exceptions),
-            caseSensitiveExceptions=_DEFAULTS.case_sensitive_exceptions,
-            minLength=_DEFAULTS.min_length,
-            maxLength=_DEFAULTS.max_length,
-        )
-
-    def setTargetPattern(self, value: str) -> Any:
-        return self._set(targetPattern=value)
-
-    def setPrefixPattern(self, value: str) -> Any:
-        return self._set(prefixPattern=value)
-
-    def setSuffixPattern(self, value: str) -> Any:
-        return self._set(suffixPattern=value)
-
-    def setInfixPatterns(self, value: list[str]) -> Any:
-        return self._set(infixPatterns=value)
+class _TokenizerParams(DeclaredParams):
+    # Unset prefix/suffix/infix patterns are derived from contextChars, as in Spark NLP.
+    param_table: tuple[ParamSpec, ...] = (
+        _row("targetPattern", "target_pattern", TypeConverters.toString,
+             "regex of the candidate tokens before splitting"),
+        _row("prefixPattern", "prefix_pattern", TypeConverters.toString,
+             "regex of what is split off the front of a candidate"),
+        _row("suffixPattern", "suffix_pattern", TypeConverters.toString,
+             "regex of what is split off the end of a candidate"),
+        _row("infixPatterns", "infix_patterns", TypeConverters.toListString,
+             "regexes whose groups become separate tokens"),
+        _row("contextChars", "context_chars", TypeConverters.toListString,
+             "characters split off the front and back of words"),
+        _row("splitChars", "split_chars", TypeConverters.toListString, "characters that split a word inside"),
+        _row("splitPattern", "split_pattern", TypeConverters.toString, "regex that splits a word inside"),
+        _row("exceptions", "exceptions", TypeConverters.toListString, "tokens never split (may contain spaces)"),
+        _row("caseSensitiveExceptions", "case_sensitive_exceptions", TypeConverters.toBoolean,
+             "whether exceptions match case-sensitively"),
+        _row("minLength", "min_length", TypeConverters.toInt, "drop tokens shorter than this"),
+        _row("maxLength", "max_length", TypeConverters.toInt, "drop tokens longer than this"),
+    )  # fmt: skip
 
     def addInfixPattern(self, value: str) -> Any:
         current = self.getOrDefault(self.infixPatterns) if self.isDefined(self.infixPatterns) else []
         return self._set(infixPatterns=[value, *current])
 
-    def setContextChars(self, value: list[str]) -> Any:
-        return self._set(contextChars=value)
-
     def addContextChars(self, value: str) -> Any:
         return self._set(contextChars=[*self.getOrDefault(self.contextChars), value])
-
-    def setSplitChars(self, value: list[str]) -> Any:
-        return self._set(splitChars=value)
 
     def addSplitChars(self, value: str) -> Any:
         return self._set(splitChars=[*self.getOrDefault(self.splitChars), value])
 
-    def setSplitPattern(self, value: str) -> Any:
-        return self._set(splitPattern=value)
-
-    def setExceptions(self, value: list[str]) -> Any:
-        return self._set(exceptions=value)
-
     def addException(self, value: str) -> Any:
         return self._set(exceptions=[*self.getOrDefault(self.exceptions), value])
 
-    def getExceptions(self) -> list[str]:
-        return self.getOrDefault(self.exceptions)
-
-    def setCaseSensitiveExceptions(self, value: bool) -> Any:
-        return self._set(caseSensitiveExceptions=value)
-
-    def setMinLength(self, value: int) -> Any:
-        return self._set(minLength=value)
-
-    def setMaxLength(self, value: int) -> Any:
-        return self._set(maxLength=value)
-
     def config(self) -> TokenizerConfig:
         """The params as the core function's config."""
-        get = self.getOrDefault
-
-        def optional(param: Param[Any]) -> Any:
-            # unset prefix/suffix/infix patterns are derived from contextChars, as in Spark NLP
-            return get(param) if self.isDefined(param) else None
-
-        infixes = optional(self.infixPatterns)
-        return TokenizerConfig(
-            target_pattern=get(self.targetPattern),
-            prefix_pattern=optional(self.prefixPattern),
-            suffix_pattern=optional(self.suffixPattern),
-            infix_patterns=list(infixes) if infixes is not None else None,
-            context_chars=list(get(self.contextChars)),
-            split_chars=list(get(self.splitChars)),
-            split_pattern=get(self.splitPattern),
-            exceptions=list(get(self.exceptions)),
-            case_sensitive_exceptions=get(self.caseSensitiveExceptions),
-            min_length=get(self.minLength),
-            max_length=get(self.maxLength),
-        )
+        return TokenizerConfig(**self.field_values())
 
 
 class TokenizerModel(AnnotatorModel, _TokenizerParams, ParamsReadWrite):
@@ -173,7 +68,7 @@ class TokenizerModel(AnnotatorModel, _TokenizerParams, ParamsReadWrite):
 
     def __init__(self) -> None:
         super().__init__()
-        self._set_tokenizer_defaults()
+        self._init_params({})
 
     def _annotator(self) -> AnnotateFn:
         config = self.config()
@@ -192,11 +87,12 @@ class Tokenizer(Estimator, HasInputCols, HasOutputCol, _TokenizerParams, Annotat
         Tokenizer_...
     """
 
-    exceptionsPath: Param[str] = Param(
-        Params._dummy(),
-        "exceptionsPath",
-        "text file of exceptions, one per line; fit adds them to exceptions",
-        typeConverter=TypeConverters.toString,
+    param_table: tuple[ParamSpec, ...] = (
+        ParamSpec(
+            "exceptionsPath",
+            "text file of exceptions, one per line; fit adds them to exceptions",
+            TypeConverters.toString,
+        ),
     )
 
     @keyword_only
@@ -204,8 +100,7 @@ class Tokenizer(Estimator, HasInputCols, HasOutputCol, _TokenizerParams, Annotat
         self, *, inputCols: list[str] | None = None, outputCol: str | None = None, **kwargs: Any
     ) -> None:
         super().__init__()
-        self._set_tokenizer_defaults()
-        set_from_kwargs(self, self._input_kwargs)
+        self._init_params(self._input_kwargs)
 
     def setExceptionsPath(
         self, path: str, read_as: str = "TEXT", options: dict[str, str] | None = None

@@ -19,7 +19,7 @@ from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
-from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.param import TypeConverters
 
 from sparktag.annotation import Annotation, AnnotatorType
 from sparktag.spark.params import (
@@ -28,7 +28,8 @@ from sparktag.spark.params import (
     HasInputCols,
     HasOutputCol,
     HasStorageRef,
-    set_from_kwargs,
+    ParamSpec,
+    one_of,
 )
 from sparktag.spark.persistence import ParamsReadWrite, WeightsReadWrite
 from sparktag.spark.stage import AnnotateFn, AnnotatorModel, ship_files
@@ -83,23 +84,19 @@ class WordEmbeddings(Estimator, HasInputCols, HasOutputCol, HasCaseSensitive, Ha
         ...     .setInputCols("sentence", "token").setOutputCol("embeddings")  # doctest: +SKIP
     """
 
-    storagePath: Param[str] = Param(
-        Params._dummy(), "storagePath", "the vectors file", typeConverter=TypeConverters.toString
-    )
-    storageFormat: Param[str] = Param(
-        Params._dummy(),
-        "storageFormat",
-        "TEXT (GloVe / word2vec text) or BINARY (word2vec)",
-        TypeConverters.toString,
-    )
+    param_table: tuple[ParamSpec, ...] = (
+        ParamSpec("storagePath", "the vectors file", TypeConverters.toString),
+        ParamSpec("storageFormat", "TEXT (GloVe / word2vec text) or BINARY (word2vec)", TypeConverters.toString,
+                  "TEXT", check=one_of("storageFormat", ("TEXT", "BINARY"))),
+    )  # fmt: skip
+    param_defaults = {"caseSensitive": False, "outputCol": "embeddings"}
 
     @keyword_only
     def __init__(
         self, *, inputCols: list[str] | None = None, outputCol: str | None = None, **kwargs: Any
     ) -> None:
         super().__init__()
-        self._setDefault(caseSensitive=False, storageFormat="TEXT", outputCol="embeddings")
-        set_from_kwargs(self, self._input_kwargs)
+        self._init_params(self._input_kwargs)
 
     def setStoragePath(self, path: str, importOptions: str = "TEXT") -> WordEmbeddings:
         fmt = str(getattr(importOptions, "value", importOptions)).upper()
@@ -148,10 +145,11 @@ class WordEmbeddingsModel(AnnotatorModel, HasCaseSensitive, HasDimension, HasSto
 
     inputAnnotatorTypes = _INPUT_TYPES
     outputAnnotatorType = AnnotatorType.WORD_EMBEDDINGS
+    param_defaults = {"caseSensitive": False, "outputCol": "embeddings", "storageRef": "", "dimension": 0}
 
     def __init__(self) -> None:
         super().__init__()
-        self._setDefault(caseSensitive=False, outputCol="embeddings", storageRef="", dimension=0)
+        self._init_params({})
         self.index_dir = ""
         self._digest = ""
 
