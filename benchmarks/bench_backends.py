@@ -55,9 +55,8 @@ os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")  # no "V
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "src" / "sparktag" / "data" / "sample"
-sys.path.insert(
-    0, str(ROOT / "tests" / "tracking")
-)  # servers.py and concurrent_worker.py, see the module doc
+# servers.py and concurrent_worker.py (tests/tracking), and the process helpers they use (tests/)
+sys.path[:0] = [str(ROOT / "tests" / "tracking"), str(ROOT / "tests")]
 
 EPOCHS = 10
 MODEL_NAME = "bench_ner"

@@ -172,9 +172,9 @@ def spark_settings(
         if value
     }
     if len({str(v).strip().lower() for v in memories.values()}) > 1:
-        given = ", ".join(f"{name}={value!r}" for name, value in memories.items())
+        listed = ", ".join(f"{name}={value!r}" for name, value in memories.items())
         raise ValueError(
-            f"sparktag.start: the driver memory is given twice with different values ({given}); give one"
+            f"sparktag.start: the driver memory is given twice with different values ({listed}); give one"
         )
     chosen_memory = next(iter(memories.values()), None) or _default_memory()
     settings = {

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,16 +18,12 @@ from test_train import DATA, local_evaluate, quick
 
 from sparktag.ner.train import TrainResult, train
 
+from processes import free_port
+
 WORKER = Path(__file__).with_name("rank_worker.py")
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def run_ranks(world: int, out: Path, overrides: dict) -> dict:

@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,6 +28,8 @@ from sparktag.ner.training_checkpoint import (
     latest_checkpoint,
     read_checkpoint,
 )
+
+from processes import wait_for
 
 WORKER = Path(__file__).with_name("resume_worker.py")
 SRC = str(Path(__file__).resolve().parents[2] / "src")
@@ -110,17 +111,6 @@ def start_worker(tmp_path: Path, name: str, *args: str) -> tuple[subprocess.Pope
     return proc, out
 
 
-def wait_for(proc: subprocess.Popen, out: Path, ready, timeout_s: float = START_TIMEOUT_S) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not ready():
-        if proc.poll() is not None:
-            pytest.fail(f"worker exited with {proc.returncode}:\n{(out / 'output.txt').read_text()[-3000:]}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"worker not ready after {timeout_s}s:\n{(out / 'output.txt').read_text()[-3000:]}")
-        time.sleep(0.02)
-
-
 def kill(proc: subprocess.Popen) -> None:
     os.kill(proc.pid, signal.SIGKILL)
     assert proc.wait(timeout=30) == -signal.SIGKILL
@@ -141,10 +131,11 @@ def test_a_killed_training_resumes_to_the_uninterrupted_result(uninterrupted, tm
     args = ["--checkpoint-dir", str(folder)]
     first, out = start_worker(tmp_path, "killed", *args, *(["--pause-at", pause_at] if pause_at else []))
     if pause_at:
-        wait_for(first, out, lambda: (out / "paused").exists() and latest_checkpoint(folder) is not None)
+        ready = lambda: (out / "paused").exists() and latest_checkpoint(folder) is not None  # noqa: E731
+        wait_for(ready, first, out / "output.txt", START_TIMEOUT_S)
         assert latest_checkpoint(folder) == folder / "epoch-0002"  # polled: epoch 2's checkpoint is there
     else:
-        wait_for(first, out, lambda: latest_checkpoint(folder) is not None)
+        wait_for(lambda: latest_checkpoint(folder) is not None, first, out / "output.txt", START_TIMEOUT_S)
     kill(first)
     killed_at = latest_checkpoint(folder)
     assert killed_at is not None and not (out / "result.json").exists()

@@ -14,18 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sys
 import threading
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, run as a script: the process helpers
+from processes import rss_mb  # noqa: E402
+
 SAMPLE = Path(__file__).resolve().parents[2] / "src" / "sparktag" / "data" / "sample" / "train.conll"
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
 
 
 class PeakRss:

@@ -7,8 +7,10 @@ import pytest
 from pyspark.ml import Pipeline
 
 from sparktag.annotation import Annotation, from_rows
-from sparktag.annotator import BertEmbeddings, SentenceDetector, Tokenizer
-from sparktag.base import DocumentAssembler, LightPipeline
+from sparktag.annotator import BertEmbeddings
+from sparktag.base import LightPipeline
+
+from pipelines import bert, text_stages
 
 pytestmark = pytest.mark.spark
 
@@ -18,19 +20,7 @@ TEXTS = ["Maria Lopez joined Northwind Bank in Lisbon .", "", "Acme wins . Paris
 @pytest.fixture(scope="module")
 def fitted(spark, sample_bert_dir):
     df = spark.createDataFrame([(t,) for t in TEXTS], "text string")
-    emb = (
-        BertEmbeddings.loadSavedModel(str(sample_bert_dir), spark)
-        .setInputCols("sentence", "token")
-        .setOutputCol("embeddings")
-        .setMaxSentenceLength(32)
-        .setCaseSensitive(True)
-    )
-    stages = [
-        DocumentAssembler(),
-        SentenceDetector(inputCols=["document"], outputCol="sentence"),
-        Tokenizer(inputCols=["sentence"], outputCol="token"),
-        emb,
-    ]
+    stages = [*text_stages(), bert(sample_bert_dir, maxSentenceLength=32, caseSensitive=True)]
     return Pipeline(stages=stages).fit(df), df
 
 

@@ -13,14 +13,15 @@ import pytest
 from pyspark.ml import Pipeline
 
 from sparktag.annotation import from_rows
-from sparktag.annotator import BertEmbeddings, NerDLApproach, SentenceDetector, Tokenizer
-from sparktag.base import DocumentAssembler
+from sparktag.annotator import NerDLApproach
 from sparktag.ner.events import BatchEnded, EpochEnded, TrainingEnded, TrainingStarted
 from sparktag.ner.metrics import entity_scores
 from sparktag.spark import ner_dl
 from sparktag.spark.distributed import Slice, row_ranges
 from sparktag.spark.ner_dl import align_labels
 from sparktag.training import CoNLL
+
+from pipelines import bert, ner, text_stages
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -41,14 +42,7 @@ class Recorder:
 def embedded(spark, sample_dir, sample_bert_dir, tmp_path_factory):
     """The sample's train set embedded (3 partitions: a file is split between the 2 ranks) and its test set as
     parquet."""
-    stages = [
-        DocumentAssembler().setInputCol("text").setOutputCol("document"),
-        SentenceDetector().setInputCols(["document"]).setOutputCol("sentence"),
-        Tokenizer().setInputCols(["sentence"]).setOutputCol("token"),
-        BertEmbeddings.loadSavedModel(str(sample_bert_dir))
-        .setInputCols("sentence", "token")
-        .setOutputCol("embeddings"),
-    ]
+    stages = [*text_stages(), bert(sample_bert_dir)]
     train = CoNLL().readDataset(spark, str(sample_dir / "train.conll"))
     pre = Pipeline(stages=stages).fit(train)
     train_emb = pre.transform(train).repartition(3).cache()
@@ -61,23 +55,17 @@ def embedded(spark, sample_dir, sample_bert_dir, tmp_path_factory):
 
 def approach(tmp_path: Path, test_path: str, **params) -> NerDLApproach:
     """A setup the tiny model learns in a few epochs (entity F1 ~0.9 on the test set)."""
-    ner = (
-        NerDLApproach()
-        .setInputCols(["sentence", "token", "embeddings"])
-        .setLabelColumn("label")
-        .setOutputCol("ner")
-        .setMaxEpochs(EPOCHS)
-        .setLr(0.005)
-        .setPo(0.05)
-        .setRandomSeed(7)
-        .setVerbose(4)
-        .setTestDataset(test_path)
-        .setEnableOutputLogs(True)
-        .setOutputLogsPath(str(tmp_path / "logs"))
-    )
-    for name, value in params.items():
-        getattr(ner, "set" + name[0].upper() + name[1:])(value)
-    return ner
+    setup = {
+        "maxEpochs": EPOCHS,
+        "lr": 0.005,
+        "po": 0.05,
+        "randomSeed": 7,
+        "verbose": 4,
+        "testDataset": test_path,
+        "enableOutputLogs": True,
+        "outputLogsPath": str(tmp_path / "logs"),
+    }
+    return ner(**{**setup, **params})
 
 
 def test_f1(model, spark, test_path: str) -> float:

@@ -9,9 +9,11 @@ from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.linalg import DenseVector, VectorUDT
 from pyspark.sql.types import ArrayType, FloatType, MapType, StringType
 
-from sparktag.annotator import SentenceDetector, Tokenizer, WordEmbeddings
-from sparktag.base import DocumentAssembler, EmbeddingsFinisher, Finisher, LightPipeline
+from sparktag.base import EmbeddingsFinisher, Finisher, LightPipeline
 from sparktag.spark.finisher import java_float_string
+
+import pipelines
+from pipelines import text_stages
 
 pytestmark = pytest.mark.spark
 
@@ -25,17 +27,7 @@ def annotated(spark, tmp_path_factory):
     glove = tmp_path_factory.mktemp("glove") / "tiny.txt"
     glove.write_text("".join(f"{w} {' '.join(map(str, v))}\n" for w, v in VECTORS.items()), encoding="utf-8")
     df = spark.createDataFrame([(t,) for t in TEXTS], "text string")
-    model = Pipeline(
-        stages=[
-            DocumentAssembler().setInputCol("text").setOutputCol("document"),
-            SentenceDetector().setInputCols(["document"]).setOutputCol("sentence"),
-            Tokenizer().setInputCols(["sentence"]).setOutputCol("token"),
-            WordEmbeddings()
-            .setStoragePath(str(glove), "TEXT")
-            .setInputCols("sentence", "token")
-            .setOutputCol("embeddings"),
-        ]
-    ).fit(df)
+    model = Pipeline(stages=[*text_stages(), pipelines.glove(glove)]).fit(df)
     return model, df
 
 

@@ -9,8 +9,10 @@ import pytest
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.feature import SQLTransformer
 
-from sparktag.annotator import SentenceDetector, Tokenizer, WordEmbeddings
-from sparktag.base import DocumentAssembler, LightPipeline
+from sparktag.annotator import WordEmbeddings
+from sparktag.base import LightPipeline
+
+from pipelines import text_stages
 
 pytestmark = pytest.mark.spark
 
@@ -20,13 +22,7 @@ TEXT = "Maria flew to Lisbon."
 @pytest.fixture(scope="module")
 def model(spark):
     df = spark.createDataFrame([(TEXT,)], "text string")
-    return Pipeline(
-        stages=[
-            DocumentAssembler().setInputCol("text").setOutputCol("document"),
-            SentenceDetector().setInputCols(["document"]).setOutputCol("sentence"),
-            Tokenizer().setInputCols(["sentence"]).setOutputCol("token"),
-        ]
-    ).fit(df)
+    return Pipeline(stages=text_stages()).fit(df)
 
 
 def test_unsupported_stages_raise_unless_ignored(model, spark):

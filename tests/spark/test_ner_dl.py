@@ -9,49 +9,37 @@ from pyspark.ml import Pipeline, PipelineModel
 
 from sparktag.annotation import Annotation, from_rows
 from sparktag.annotator import (
-    BertEmbeddings,
     NerConverter,
     NerDLApproach,
     NerDLModel,
-    SentenceDetector,
-    Tokenizer,
 )
-from sparktag.base import DocumentAssembler, LightPipeline
+from sparktag.base import LightPipeline
 from sparktag.ner.metrics import entity_scores
 from sparktag.spark.ner_dl import _float32_rows, align_labels
 from sparktag.training import CoNLL
+
+from pipelines import bert, ner, text_stages
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 
 def preprocessing(bert_dir: str) -> list:
-    return [
-        DocumentAssembler().setInputCol("text").setOutputCol("document"),
-        SentenceDetector().setInputCols(["document"]).setOutputCol("sentence"),
-        Tokenizer().setInputCols(["sentence"]).setOutputCol("token"),
-        BertEmbeddings.loadSavedModel(bert_dir).setInputCols("sentence", "token").setOutputCol("embeddings"),
-    ]
+    return [*text_stages(), bert(bert_dir)]
 
 
 def approach(tmp_path, **params) -> NerDLApproach:
-    ner = (
-        NerDLApproach()
-        .setInputCols(["sentence", "token", "embeddings"])
-        .setLabelColumn("label")
-        .setOutputCol("ner")
-        .setMaxEpochs(20)
-        .setLr(0.01)
-        .setBatchSize(8)
-        .setRandomSeed(7)
-        .setVerbose(4)
-        .setEnableOutputLogs(True)
-        .setEvaluationLogExtended(True)
-        .setOutputLogsPath(str(tmp_path / "logs"))
-        .setIncludeConfidence(True)
-    )
-    for name, value in params.items():
-        getattr(ner, "set" + name[0].upper() + name[1:])(value)
-    return ner
+    setup = {
+        "maxEpochs": 20,
+        "lr": 0.01,
+        "batchSize": 8,
+        "randomSeed": 7,
+        "verbose": 4,
+        "enableOutputLogs": True,
+        "evaluationLogExtended": True,
+        "outputLogsPath": str(tmp_path / "logs"),
+        "includeConfidence": True,
+    }
+    return ner(**{**setup, **params})
 
 
 @pytest.fixture(scope="module")

@@ -87,14 +87,18 @@ def test_set_params_sets_through_each_setter_and_its_checks():
         NerDLApproach().setBestModelMetric("acc")
     with pytest.raises(ValueError, match="customBoundsStrategy must be one of"):
         SentenceDetector(customBoundsStrategy="middle")
-    with pytest.raises(TypeError, match=r"NerDLApproach has no param 'maxEpoch'; its params are: .*maxEpochs"):
+    with pytest.raises(
+        TypeError, match=r"NerDLApproach has no param 'maxEpoch'; its params are: .*maxEpochs"
+    ):
         NerDLApproach().setParams(maxEpoch=3)
 
 
 def test_a_row_is_all_a_new_param_needs():
     class Approach(NerDLApproach):
         param_table = (
-            field_param(TrainConfig, "evalBatchSize", "eval_batch_size", TypeConverters.toInt, "scoring batch"),
+            field_param(
+                TrainConfig, "evalBatchSize", "eval_batch_size", TypeConverters.toInt, "scoring batch"
+            ),
             ParamSpec("note", "free text", TypeConverters.toString, "none"),
         )
 

@@ -14,10 +14,12 @@ from sparktag.annotator import (
     NerDLModel,
     SentenceDetector,
     Tokenizer,
-    WordEmbeddings,
     WordEmbeddingsModel,
 )
-from sparktag.base import DocumentAssembler, LightPipeline
+from sparktag.base import LightPipeline
+
+import pipelines
+from pipelines import text_stages
 
 pytestmark = pytest.mark.spark
 
@@ -39,14 +41,6 @@ def glove(tmp_path_factory):
     return str(path)
 
 
-def text_stages() -> list:
-    return [
-        DocumentAssembler().setInputCol("text").setOutputCol("document"),
-        SentenceDetector().setInputCols(["document"]).setOutputCol("sentence"),
-        Tokenizer().setInputCols(["sentence"]).setOutputCol("token"),
-    ]
-
-
 @pytest.fixture(scope="module")
 def ner_pipeline(spark, glove):
     """Text stages + word vectors + a NerDLModel trained (without Spark) on a few tagged sentences."""
@@ -57,10 +51,7 @@ def ner_pipeline(spark, glove):
     featurizers = Pipeline(
         stages=[
             *text_stages(),
-            WordEmbeddings()
-            .setStoragePath(glove, "TEXT")
-            .setInputCols("sentence", "token")
-            .setOutputCol("embeddings"),
+            pipelines.glove(glove),
         ]
     ).fit(df)
     sentences = [

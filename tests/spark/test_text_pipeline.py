@@ -13,6 +13,8 @@ from sparktag.annotation import Annotation, from_rows
 from sparktag.annotator import SentenceDetector, Tokenizer, TokenizerModel
 from sparktag.base import DocumentAssembler, LightPipeline
 
+from pipelines import text_stages
+
 pytestmark = pytest.mark.spark
 
 TEXTS = [
@@ -27,13 +29,7 @@ TEXTS = [
 
 
 def text_pipeline() -> Pipeline:
-    return Pipeline(
-        stages=[
-            DocumentAssembler().setInputCol("text").setOutputCol("document"),
-            SentenceDetector().setInputCols(["document"]).setOutputCol("sentence"),
-            Tokenizer().setInputCols(["sentence"]).setOutputCol("token"),
-        ]
-    )
+    return Pipeline(stages=text_stages())
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,11 @@ import pytest
 from pyspark.ml import Pipeline
 
 from sparktag.annotation import from_rows
-from sparktag.annotator import SentenceDetector, Tokenizer, WordEmbeddings, WordEmbeddingsModel
-from sparktag.base import DocumentAssembler, LightPipeline
+from sparktag.annotator import WordEmbeddingsModel
+from sparktag.base import LightPipeline
+
+import pipelines
+from pipelines import text_stages
 
 pytestmark = pytest.mark.spark
 
@@ -28,18 +31,7 @@ def glove(tmp_path_factory):
 
 
 def pipeline(glove, case_sensitive=False):
-    return Pipeline(
-        stages=[
-            DocumentAssembler(),
-            SentenceDetector(inputCols=["document"], outputCol="sentence"),
-            Tokenizer(inputCols=["sentence"], outputCol="token"),
-            WordEmbeddings()
-            .setStoragePath(glove, "TEXT")
-            .setInputCols("sentence", "token")
-            .setOutputCol("embeddings")
-            .setCaseSensitive(case_sensitive),
-        ]
-    )
+    return Pipeline(stages=[*text_stages(), pipelines.glove(glove, caseSensitive=case_sensitive)])
 
 
 def test_vectors_oov_and_case(spark, glove, tmp_path):

@@ -12,31 +12,15 @@ def tiny_pipeline_path(spark, sample_dir: Path, sample_bert_dir: Path, tmp_path_
     """The tiny NerDL pipeline (100 sentences, 8 epochs, ends in NerConverter), trained once per session."""
     from pyspark.ml import Pipeline
 
-    from sparktag.annotator import BertEmbeddings, NerConverter, NerDLApproach, SentenceDetector, Tokenizer
-    from sparktag.base import DocumentAssembler
     from sparktag.training import CoNLL
+
+    from pipelines import ner_stages
 
     path = tmp_path_factory.mktemp("tiny_ner") / "pipeline"
     train = CoNLL().readDataset(spark, str(sample_dir / "train.conll")).limit(100)
-    stages = [
-        DocumentAssembler().setInputCol("text").setOutputCol("document"),
-        SentenceDetector().setInputCols(["document"]).setOutputCol("sentence"),
-        Tokenizer().setInputCols(["sentence"]).setOutputCol("token"),
-        BertEmbeddings.loadSavedModel(str(sample_bert_dir))
-        .setInputCols("sentence", "token")
-        .setOutputCol("embeddings"),
-        NerDLApproach()
-        .setInputCols(["sentence", "token", "embeddings"])
-        .setLabelColumn("label")
-        .setOutputCol("ner")
-        .setMaxEpochs(8)
-        .setLr(0.01)
-        .setBatchSize(16)
-        .setRandomSeed(7)
-        .setVerbose(4)
-        .setIncludeConfidence(True),
-        NerConverter().setInputCols(["sentence", "token", "ner"]).setOutputCol("ner_chunk"),
-    ]
+    stages = ner_stages(
+        sample_bert_dir, maxEpochs=8, lr=0.01, batchSize=16, randomSeed=7, verbose=4, includeConfidence=True
+    )
     Pipeline(stages=stages).fit(train).write().save(str(path))
     return path
 

@@ -10,18 +10,16 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from processes import free_port, stop, wait_http
 
 IN_CI = os.environ.get("CI") == "true"
 # Server URIs without a database; a database of this test run is created under them.
@@ -39,12 +37,6 @@ def unavailable(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"{reason} (CI=true: the tracking backends must be running; see .ci/run)")
     pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _url_parts(server_uri: str) -> tuple[str, int, str, str]:
@@ -97,34 +89,6 @@ def postgres_database() -> Iterator[str]:
         with conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.close()
-
-
-def wait_http(url: str, process: subprocess.Popen, log: Path, timeout_s: float = 90.0) -> float:
-    """Seconds until ``url`` answers 200; fails with the process log if it dies or times out."""
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout_s:
-        if process.poll() is not None:
-            pytest.fail(f"{process.args!r} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return time.perf_counter() - started
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"{url} did not answer within {timeout_s:.0f} s:\n{log.read_text()[-3000:]}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Stop a process started in its own session, children included."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 class S3:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,8 @@ from sparktag.ner.events import EpochEnded, Evaluation, LabelCounts, Scores, Tra
 from sparktag.tracking import autolog as autolog_module
 from sparktag.tracking.autolog import MlflowListener, autolog, epoch_metrics
 from sparktag.tracking.flavor import FLAVOR_NAME
+
+from processes import free_port, wait_for
 
 PNG = b"\x89PNG\r\n\x1a\n"
 EPOCHS = 3
@@ -31,42 +32,23 @@ def sqlite_uri(tmp_path, monkeypatch):
     mlflow.set_tracking_uri(before)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def pipeline(bert_dir: str, logs: Path, epochs: int = EPOCHS):
     from pyspark.ml import Pipeline
 
-    from sparktag.annotator import BertEmbeddings, NerDLApproach, SentenceDetector, Tokenizer
-    from sparktag.base import DocumentAssembler
+    from pipelines import bert, ner, text_stages
 
-    ner = (
-        NerDLApproach()
-        .setInputCols(["sentence", "token", "embeddings"])
-        .setMaxEpochs(epochs)
-        .setLr(0.01)
-        .setBatchSize(16)
-        .setRandomSeed(3)
-        .setVerbose(4)
-        .setValidationSplit(0.2)
-        .setEnableOutputLogs(True)
-        .setEvaluationLogExtended(True)
-        .setOutputLogsPath(str(logs))
+    approach = ner(
+        maxEpochs=epochs,
+        lr=0.01,
+        batchSize=16,
+        randomSeed=3,
+        verbose=4,
+        validationSplit=0.2,
+        enableOutputLogs=True,
+        evaluationLogExtended=True,
+        outputLogsPath=str(logs),
     )
-    return Pipeline(
-        stages=[
-            DocumentAssembler().setInputCol("text").setOutputCol("document"),
-            SentenceDetector().setInputCols(["document"]).setOutputCol("sentence"),
-            Tokenizer().setInputCols(["sentence"]).setOutputCol("token"),
-            BertEmbeddings.loadSavedModel(bert_dir)
-            .setInputCols("sentence", "token")
-            .setOutputCol("embeddings"),
-            ner,
-        ]
-    )
+    return Pipeline(stages=[*text_stages(), bert(bert_dir), approach])
 
 
 @pytest.fixture(scope="module")
@@ -501,19 +483,6 @@ def start_worker(script: Path, out: Path, *args: str):
         )
 
 
-def wait_until(proc, out: Path, ready) -> None:
-    import time
-
-    deadline = time.monotonic() + RESUME_TIMEOUT_S
-    while not ready():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(
-                f"worker exited or hung ({proc.returncode}):\n{(out / 'output.txt').read_text()[-3000:]}"
-            )
-        time.sleep(0.05)
-
-
 def kill_and_finish(paused, paused_out: Path, resumed, resumed_out: Path) -> dict:
     import signal
 
@@ -550,7 +519,8 @@ def test_a_killed_training_continues_its_run(experiment_id, tmp_path):
     args = ["--checkpoint-dir", str(folder), "--tracking-uri", mlflow.get_tracking_uri()]
     args += ["--experiment-id", experiment_id]
     first = start_worker(NER_WORKER, tmp_path / "killed", *args, "--pause-at", "3:2")
-    wait_until(first, tmp_path / "killed", lambda: (tmp_path / "killed" / "paused").exists())
+    paused = tmp_path / "killed" / "paused"
+    wait_for(paused.exists, first, tmp_path / "killed" / "output.txt", RESUME_TIMEOUT_S)
     assert (folder / "epoch-0002").is_dir()
     client = MlflowClient()
     (running,) = client.search_runs([experiment_id])
@@ -593,7 +563,8 @@ def test_a_killed_autologged_fit_resumes_in_the_same_run(
     first = start_worker(SPARK_WORKER, tmp_path / "killed", *args, "--pause-at", "3:2")
     # Meanwhile, the reference: the same fit in this process, never interrupted, no checkpoints, no MLflow.
     reference = pipeline(str(sample_bert_dir), tmp_path / "reference", epochs=WORKER_EPOCHS).fit(train_df)
-    wait_until(first, tmp_path / "killed", lambda: (tmp_path / "killed" / "paused").exists())
+    paused = tmp_path / "killed" / "paused"
+    wait_for(paused.exists, first, tmp_path / "killed" / "output.txt", RESUME_TIMEOUT_S)
     assert (folder / "epoch-0002").is_dir()
     second = start_worker(SPARK_WORKER, tmp_path / "resumed", *args)
     result = kill_and_finish(first, tmp_path / "killed", second, tmp_path / "resumed")

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from servers import free_port, stop, unavailable, wait_http
+from processes import free_port, stop, wait_http
+from servers import unavailable
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -27,7 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from servers import free_port, stop, unavailable
+from processes import free_port, stop, wait_for_port, wait_http
+from servers import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "tracking.md"
@@ -40,34 +40,6 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 def blocks(markdown: str) -> list[tuple[str, str]]:
     """(language, body) of every fenced code block, in order."""
     return [(m.group(1), m.group(2)) for m in re.finditer(r"^```(\w*)\n(.*?)^```", markdown, re.S | re.M)]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout_s: float = 120.0) -> None:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout_s:
-        if process.poll() is not None:
-            pytest.fail(f"background block exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.3)
-    pytest.fail(f"nothing listened on port {port} after {timeout_s:.0f} s:\n{log.read_text()[-3000:]}")
-
-
-def http_ready(port: int, timeout_s: float = 120.0) -> None:
-    """Servers listen before they answer: wait for any HTTP answer."""
-    import urllib.error
-    import urllib.request
-
-    started = time.monotonic()
-    while time.monotonic() - started < timeout_s:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=3)
-            return
-        except urllib.error.HTTPError:
-            return  # an answer, even 401/404
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.3)
 
 
 @pytest.fixture
@@ -145,7 +117,7 @@ def test_every_command_of_the_tracking_guide_runs(tmp_path, databases):
                                            stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
                 background.append(process)
                 wait_for_port(port, process, log)
-                http_ready(port)
+                wait_http(f"http://127.0.0.1:{port}/", process, log, timeout_s=120, any_status=True)
             else:
                 done = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True,
                                       text=True, timeout=900)  # fmt: skip

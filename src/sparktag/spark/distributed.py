@@ -141,7 +141,8 @@ def _parquet_batches(slices: Sequence[Slice]) -> Iterator[Any]:
             fs, path = pafs.FileSystem.from_uri(part.uri)
             source = fs.open_input_file(path)
         with pq.ParquetFile(source, pre_buffer=False) as parquet:
-            groups, first = [], 0  # row groups that hold rows of the range; first row of the first of them
+            groups: list[int] = []  # row groups that hold rows of the range
+            first = 0  # the first row of the first of them
             seen = 0
             for g in range(parquet.metadata.num_row_groups):
                 n = parquet.metadata.row_group(g).num_rows

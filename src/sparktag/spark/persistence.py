@@ -69,7 +69,7 @@ def is_local_master(spark: Any = None) -> bool:
     from pyspark.sql import SparkSession
 
     session = spark or SparkSession.getActiveSession()
-    return session is None or session.sparkContext.master.startswith("local")
+    return session is None or str(session.sparkContext.master).startswith("local")
 
 
 def local_path(path: str) -> str:
@@ -194,7 +194,7 @@ class WeightsReader(MLReader):
 
     def load(self, path: str) -> Any:
         metadata = DefaultParamsReader.loadMetadata(path, self.sc)  # a context: pyspark 3.5 and 4.x
-        instance = _instantiate(metadata)
+        instance: Any = _instantiate(metadata)  # a WeightsReadWrite stage
         instance._from_files(read_files(path))
         return instance
 

@@ -1,0 +1,58 @@
+"""The stages the tests build, wired with the column names every test uses: text stages, embeddings, NerDL.
+
+Each builder takes further params as keywords (``setParams``), so a test states only what it changes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sparktag.spark.bert_embeddings import BertEmbeddings
+from sparktag.spark.document_assembler import DocumentAssembler
+from sparktag.spark.ner_converter import NerConverter
+from sparktag.spark.ner_dl import NerDLApproach
+from sparktag.spark.sentence_detector import SentenceDetector
+from sparktag.spark.tokenizer import Tokenizer
+from sparktag.spark.word_embeddings import WordEmbeddings
+
+
+def text_stages() -> list[Any]:
+    """text -> document -> sentence -> token."""
+    return [
+        DocumentAssembler().setInputCol("text").setOutputCol("document"),
+        SentenceDetector().setInputCols(["document"]).setOutputCol("sentence"),
+        Tokenizer().setInputCols(["sentence"]).setOutputCol("token"),
+    ]
+
+
+def bert(folder: str | Path, **params: Any) -> BertEmbeddings:
+    """sentence + token -> embeddings, from a local model folder."""
+    stage = (
+        BertEmbeddings.loadSavedModel(str(folder))
+        .setInputCols("sentence", "token")
+        .setOutputCol("embeddings")
+    )
+    return stage.setParams(**params)
+
+
+def glove(path: str | Path, **params: Any) -> WordEmbeddings:
+    """sentence + token -> embeddings, from a GloVe text file."""
+    stage = WordEmbeddings().setStoragePath(str(path), "TEXT").setInputCols("sentence", "token")
+    return stage.setOutputCol("embeddings").setParams(**params)
+
+
+def ner(**params: Any) -> NerDLApproach:
+    """sentence + token + embeddings + label -> ner."""
+    approach = NerDLApproach().setInputCols(["sentence", "token", "embeddings"]).setLabelColumn("label")
+    return approach.setOutputCol("ner").setParams(**params)
+
+
+def chunks() -> NerConverter:
+    """sentence + token + ner -> ner_chunk."""
+    return NerConverter().setInputCols(["sentence", "token", "ner"]).setOutputCol("ner_chunk")
+
+
+def ner_stages(bert_folder: str | Path, **ner_params: Any) -> list[Any]:
+    """The five stages of the NER workflow plus the converter: text to ``ner`` and ``ner_chunk``."""
+    return [*text_stages(), bert(bert_folder), ner(**ner_params), chunks()]
