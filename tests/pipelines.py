@@ -56,3 +56,22 @@ def chunks() -> NerConverter:
 def ner_stages(bert_folder: str | Path, **ner_params: Any) -> list[Any]:
     """The five stages of the NER workflow plus the converter: text to ``ner`` and ``ner_chunk``."""
     return [*text_stages(), bert(bert_folder), ner(**ner_params), chunks()]
+
+
+def autolog_pipeline(bert_dir: str | Path, logs: Path, epochs: int) -> Any:
+    """The autologging tests' fit (and their kill-and-resume worker's): text stages, BERT, NerDL with a
+    validation split and the extended training log in ``logs``."""
+    from pyspark.ml import Pipeline
+
+    approach = ner(
+        maxEpochs=epochs,
+        lr=0.01,
+        batchSize=16,
+        randomSeed=3,
+        verbose=4,
+        validationSplit=0.2,
+        enableOutputLogs=True,
+        evaluationLogExtended=True,
+        outputLogsPath=str(logs),
+    )
+    return Pipeline(stages=[*text_stages(), bert(bert_dir), approach])

@@ -227,7 +227,7 @@ def _split(tag: str) -> tuple[str, str]:
     return (m.group(1), m.group(2)) if m else (tag, "")
 
 
-def _pl_end_of_chunk(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
+def _pl_end_of_chunk(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:  # noqa: C901 - conlleval
     end = False
     if prev_tag == "B" and tag == "B":
         end = True
@@ -254,7 +254,7 @@ def _pl_end_of_chunk(prev_tag: str, tag: str, prev_type: str, type_: str) -> boo
     return end
 
 
-def _pl_start_of_chunk(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
+def _pl_start_of_chunk(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:  # noqa: C901 - conlleval
     start = False
     if prev_tag == "B" and tag == "B":
         start = True

@@ -1,7 +1,7 @@
 """An autologged ``Pipeline.fit`` with ``checkpointPath``, in its own OS process (with its own JVM), for the
 kill-and-resume test of ``test_autolog.py``.
 
-It fits ``test_autolog.pipeline`` on the first 100 sample sentences, as the test's ``train_df`` fixture does.
+It fits ``pipelines.autolog_pipeline`` on the first 100 sample sentences, as the test's ``train_df`` fixture does.
 With ``--pause-at EPOCH:BATCH`` a listener stops right after that batch, writes ``<out>/paused`` and sleeps,
 so the test can SIGKILL the process mid-epoch. Otherwise the fitted NerDLModel is saved to ``<out>/ner`` and
 ``<out>/result.json`` gets the MLflow run id and the training log's path.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -47,12 +48,14 @@ def main() -> None:
     args = parser.parse_args()
 
     import mlflow
-    from test_autolog import pipeline
 
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the shared pipeline builders
     import sparktag
     from sparktag.spark.ner_dl import LISTENER_FACTORIES
     from sparktag.tracking import autolog as autolog_module
     from sparktag.training import CoNLL
+
+    from pipelines import autolog_pipeline
 
     out = Path(args.out)
     spark = sparktag.start(master="local[2]", driver_memory="1g")
@@ -64,7 +67,7 @@ def main() -> None:
         epoch, batch = (int(x) for x in args.pause_at.split(":"))
         LISTENER_FACTORIES.append(lambda approach: Pause(epoch, batch, out / "paused"))
     train = CoNLL().readDataset(spark, str(Path(args.sample_dir) / "train.conll")).limit(100)
-    pipe = pipeline(args.bert_dir, Path(args.logs_dir), epochs=EPOCHS)  # the same params in every run
+    pipe = autolog_pipeline(args.bert_dir, Path(args.logs_dir), epochs=EPOCHS)  # the same params in every run
     pipe.getStages()[-1].setCheckpointPath(args.checkpoint_dir)
     model = pipe.fit(train)
     model.stages[-1].write().overwrite().save(str(out / "ner"))

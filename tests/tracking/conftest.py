@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from servers import SENTENCE
+
 
 @pytest.fixture(scope="session")
 def tiny_pipeline_path(spark, sample_dir: Path, sample_bert_dir: Path, tmp_path_factory) -> Path:
@@ -37,3 +39,44 @@ def experiment_id(tmp_path):
         yield mlflow.create_experiment("sparktag-tests", artifact_location=(tmp_path / "artifacts").as_uri())
     finally:
         mlflow.set_tracking_uri(before)
+
+
+@pytest.fixture(scope="module")
+def registered(tiny_pipeline_path, spark, sample_dir, sample_bert_dir, tmp_path_factory):
+    """The tiny pipeline logged (without Spark's writer) into a SQLite store as served_ner@champion."""
+    import mlflow
+
+    from sparktag.mlflow import log_model
+    from sparktag.spark.persistence import load_stage_local
+
+    stages = load_stage_local(str(tiny_pipeline_path))
+    tmp = tmp_path_factory.mktemp("serving")
+    uri = f"sqlite:///{tmp}/mlflow.db"
+    before = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    try:
+        experiment = mlflow.create_experiment("serving", artifact_location=(tmp / "artifacts").as_uri())
+        with mlflow.start_run(experiment_id=experiment):
+            log_model(stages, "model", registered_model_name="served_ner", alias="champion")
+    finally:
+        mlflow.set_tracking_uri(before)
+    return uri, tmp
+
+
+@pytest.fixture(scope="module")
+def expected(registered) -> list[dict]:
+    """What the registered model's pyfunc gives in-process for SENTENCE."""
+    import mlflow
+
+    uri, _ = registered
+    before = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    try:
+        frame = mlflow.pyfunc.load_model("models:/served_ner@champion").predict([SENTENCE])
+    finally:
+        mlflow.set_tracking_uri(before)
+    records = frame.to_dict(orient="records")
+    assert len(records) == 1 and records[0]["entities"], (
+        "the tiny model finds no entity in a sentence it was trained on"
+    )
+    return records

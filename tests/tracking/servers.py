@@ -181,6 +181,19 @@ class TrackingServer:
         stop(self.process)
 
 
+#: what the serving tests send: a sentence of the bundled train.conll, so the tiny model finds its entities
+SENTENCE = "Halden Steel agreed to buy a stake in Fennick Motors for 58.27 billion euros ."  # in train.conll
+
+
+def entities(predictions: list[dict]) -> list[tuple]:
+    """(text_index, chunk, entity, begin, end) of every entity of a default answer (one prediction per text)."""
+    return [
+        (i, e["chunk"], e["entity"], e["begin"], e["end"])
+        for i, prediction in enumerate(predictions)
+        for e in prediction["entities"]
+    ]
+
+
 class ModelServer:
     """``mlflow models serve -m MODEL --env-manager local`` on a free loopback port; ``url`` is its base URL.
 

@@ -14,6 +14,7 @@ from sparktag.tracking import autolog as autolog_module
 from sparktag.tracking.autolog import MlflowListener, autolog, epoch_metrics
 from sparktag.tracking.flavor import FLAVOR_NAME
 
+from pipelines import autolog_pipeline
 from processes import free_port, wait_for
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -30,25 +31,6 @@ def sqlite_uri(tmp_path, monkeypatch):
     mlflow.set_tracking_uri(uri)
     yield uri
     mlflow.set_tracking_uri(before)
-
-
-def pipeline(bert_dir: str, logs: Path, epochs: int = EPOCHS):
-    from pyspark.ml import Pipeline
-
-    from pipelines import bert, ner, text_stages
-
-    approach = ner(
-        maxEpochs=epochs,
-        lr=0.01,
-        batchSize=16,
-        randomSeed=3,
-        verbose=4,
-        validationSplit=0.2,
-        enableOutputLogs=True,
-        evaluationLogExtended=True,
-        outputLogsPath=str(logs),
-    )
-    return Pipeline(stages=[*text_stages(), bert(bert_dir), approach])
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +52,7 @@ def tracked(train_df, sample_bert_dir, tmp_path_factory):
     mlflow.set_tracking_uri(f"sqlite:///{tmp}/mlflow.db")
     try:
         autolog(extra_tags={"team": "ner", "dataset": "sample"})  # log_models is on by default
-        pipe = pipeline(str(sample_bert_dir), tmp / "logs")
+        pipe = autolog_pipeline(str(sample_bert_dir), tmp / "logs", epochs=EPOCHS)
         assert mlflow.active_run() is None
         model = pipe.fit(train_df)
         assert mlflow.active_run() is None, "the run autologging opened must be closed"
@@ -177,7 +159,7 @@ def test_inside_the_users_run_and_disable(train_df, sample_bert_dir, tmp_path, s
     assert LISTENER_FACTORIES.count(autolog_module._factory) == 1 and autolog_module.is_enabled()
     try:
         with mlflow.start_run() as run:
-            pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=1).fit(train_df.limit(30))
+            autolog_pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=1).fit(train_df.limit(30))
             assert mlflow.active_run().info.run_id == run.info.run_id  # not closed by the listener
         assert autolog_module.last_listener().run_id == run.info.run_id
     finally:
@@ -205,7 +187,7 @@ def test_mlflow_autolog_disable_turns_sparktag_off(train_df, sample_bert_dir, tm
     try:
         mlflow.autolog(disable=True)
         assert not autolog_module.is_enabled()
-        model = pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=1).fit(train_df.limit(20))
+        model = autolog_pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=1).fit(train_df.limit(20))
         assert model.stages[-1].getClasses()  # trained, untracked
         assert all_runs(MlflowClient()) == []
         sparktag.mlflow.autolog()  # called after mlflow.autolog: sparktag's own setting wins again
@@ -221,7 +203,7 @@ def test_exclusive_logs_nothing_into_the_users_run(train_df, sample_bert_dir, tm
     autolog(exclusive=True)
     try:
         with mlflow.start_run() as run:
-            pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=1).fit(train_df.limit(20))
+            autolog_pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=1).fit(train_df.limit(20))
     finally:
         autolog(disable=True)
     client = MlflowClient()
@@ -243,7 +225,9 @@ def test_silent_prints_nothing_when_the_store_is_unreachable(
     try:
         autolog(silent=True)
         with caplog.at_level(logging.DEBUG):
-            model = pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=1).fit(train_df.limit(20))
+            model = autolog_pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=1).fit(
+                train_df.limit(20)
+            )
     finally:
         autolog(disable=True)
         mlflow.set_tracking_uri(before)
@@ -274,7 +258,7 @@ def test_beside_pyspark_ml_autolog_one_run_one_model(train_df, sample_bert_dir, 
     mlflow.pyspark.ml.autolog(log_post_training_metrics=False)
     autolog(log_charts=False)
     try:
-        pipe = pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=2)
+        pipe = autolog_pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=2)
         pipe.fit(train_df.limit(30))
     finally:
         autolog(disable=True)
@@ -308,7 +292,7 @@ def test_disable_for_unsupported_versions(
             autolog(disable_for_unsupported_versions=True)
         assert not autolog_module.is_enabled()
         assert "pyspark" in caplog.text and "99.0..99.1" in caplog.text
-        pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=1).fit(train_df.limit(20))
+        autolog_pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=1).fit(train_df.limit(20))
         assert all_runs(MlflowClient()) == []
         caplog.clear()
         with caplog.at_level(logging.WARNING, logger="sparktag.tracking"):
@@ -328,7 +312,9 @@ def test_unreachable_server_does_not_break_training(train_df, sample_bert_dir, t
     try:
         autolog()
         with caplog.at_level(logging.WARNING, logger="sparktag.tracking"):
-            model = pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=2).fit(train_df.limit(40))
+            model = autolog_pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=2).fit(
+                train_df.limit(40)
+            )
     finally:
         autolog(disable=True)
         mlflow.set_tracking_uri(before)
@@ -437,7 +423,7 @@ def test_log_models_registers_the_pipeline_without_a_dataset(train_df, sample_be
     try:
         assert Pipeline.__dict__["_fit"] is not original_fit
         train = train_df.limit(30)
-        pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=1).fit(train)
+        autolog_pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=1).fit(train)
     finally:
         autolog(disable=True)
     assert Pipeline.__dict__["_fit"] is original_fit  # unpatched
@@ -562,7 +548,9 @@ def test_a_killed_autologged_fit_resumes_in_the_same_run(
     args += ["--logs-dir", str(tmp_path / "logs")]  # as a re-run of the same script: the same params
     first = start_worker(SPARK_WORKER, tmp_path / "killed", *args, "--pause-at", "3:2")
     # Meanwhile, the reference: the same fit in this process, never interrupted, no checkpoints, no MLflow.
-    reference = pipeline(str(sample_bert_dir), tmp_path / "reference", epochs=WORKER_EPOCHS).fit(train_df)
+    reference = autolog_pipeline(str(sample_bert_dir), tmp_path / "reference", epochs=WORKER_EPOCHS).fit(
+        train_df
+    )
     paused = tmp_path / "killed" / "paused"
     wait_for(paused.exists, first, tmp_path / "killed" / "output.txt", RESUME_TIMEOUT_S)
     assert (folder / "epoch-0002").is_dir()

@@ -10,11 +10,9 @@ import urllib.request
 
 import pytest
 
-from servers import ModelServer
+from servers import SENTENCE, ModelServer, entities
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
-
-SENTENCE = "Halden Steel agreed to buy a stake in Fennick Motors for 58.27 billion euros ."  # in train.conll
 
 
 def post(url: str, body: bytes | str) -> tuple[int, dict]:
@@ -51,61 +49,11 @@ def process_tree(pid: int) -> list[tuple[int, str]]:
 
 
 @pytest.fixture(scope="module")
-def registered(tiny_pipeline_path, spark, sample_dir, sample_bert_dir, tmp_path_factory):
-    """The tiny pipeline logged (without Spark's writer) into a SQLite store as served_ner@champion."""
-    import mlflow
-
-    from sparktag.mlflow import log_model
-    from sparktag.spark.persistence import load_stage_local
-
-    stages = load_stage_local(str(tiny_pipeline_path))
-    tmp = tmp_path_factory.mktemp("serving")
-    uri = f"sqlite:///{tmp}/mlflow.db"
-    before = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    try:
-        experiment = mlflow.create_experiment("serving", artifact_location=(tmp / "artifacts").as_uri())
-        with mlflow.start_run(experiment_id=experiment):
-            log_model(stages, "model", registered_model_name="served_ner", alias="champion")
-    finally:
-        mlflow.set_tracking_uri(before)
-    return uri, tmp
-
-
-@pytest.fixture(scope="module")
 def server(registered):
     uri, tmp = registered
     served = ModelServer("models:/served_ner@champion", uri, tmp)
     yield served.url, served.process
     served.close()
-
-
-@pytest.fixture(scope="module")
-def expected(registered) -> list[dict]:
-    """What the registered model's pyfunc gives in-process for SENTENCE."""
-    import mlflow
-
-    uri, _ = registered
-    before = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    try:
-        frame = mlflow.pyfunc.load_model("models:/served_ner@champion").predict([SENTENCE])
-    finally:
-        mlflow.set_tracking_uri(before)
-    records = frame.to_dict(orient="records")
-    assert len(records) == 1 and records[0]["entities"], (
-        "the tiny model finds no entity in a sentence it was trained on"
-    )
-    return records
-
-
-def entities(predictions: list[dict]) -> list[tuple]:
-    """(text_index, chunk, entity, begin, end) of every entity of a default answer (one prediction per text)."""
-    return [
-        (i, e["chunk"], e["entity"], e["begin"], e["end"])
-        for i, prediction in enumerate(predictions)
-        for e in prediction["entities"]
-    ]
 
 
 def flat_entities(rows: list[dict]) -> list[tuple]:

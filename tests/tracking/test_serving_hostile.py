@@ -22,9 +22,8 @@ import urllib.error
 import urllib.request
 
 import pytest
-from test_serving import SENTENCE, entities, expected, registered  # noqa: F401 - fixtures
 
-from servers import ModelServer
+from servers import SENTENCE, ModelServer, entities
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -51,7 +50,7 @@ def post(url: str, body: bytes | str, timeout: float = 60) -> tuple[int, dict, f
 
 
 @pytest.fixture(scope="module")
-def server(registered):  # noqa: F811 - the fixture imported above
+def server(registered):
     uri, tmp = registered
     timeout = {"MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT": str(REQUEST_TIMEOUT_S)}
     served = ModelServer("models:/served_ner@champion", uri, tmp, env=timeout, name="hostile_server")
@@ -59,7 +58,7 @@ def server(registered):  # noqa: F811 - the fixture imported above
     served.close()
 
 
-def assert_still_serving(url: str, proc: subprocess.Popen, expected: list[dict]) -> None:  # noqa: F811
+def assert_still_serving(url: str, proc: subprocess.Popen, expected: list[dict]) -> None:
     assert proc.poll() is None, "the server died"
     status, answer, _ = post(url, json.dumps({"inputs": [SENTENCE]}))
     assert status == 200, answer
@@ -115,7 +114,7 @@ def _bad_request_cases() -> list:
 
 
 @pytest.mark.parametrize("case", _bad_request_cases())
-def test_bad_request_gets_a_4xx_that_says_what_to_send(server, expected, case):  # noqa: F811
+def test_bad_request_gets_a_4xx_that_says_what_to_send(server, expected, case):
     url, proc = server
     body, message = BAD_REQUESTS[case]
     status, answer, elapsed = post(url, body)
@@ -125,7 +124,7 @@ def test_bad_request_gets_a_4xx_that_says_what_to_send(server, expected, case): 
     assert_still_serving(url, proc, expected)
 
 
-def test_formats_that_hold_texts_get_entities(server, expected):  # noqa: F811
+def test_formats_that_hold_texts_get_entities(server, expected):
     url, _ = server
     bodies = [
         {"inputs": [SENTENCE]},
@@ -141,7 +140,7 @@ def test_formats_that_hold_texts_get_entities(server, expected):  # noqa: F811
         assert entities(answer["predictions"]) == entities(expected), body
 
 
-def test_control_chars_and_lone_surrogates_get_entities(server, expected):  # noqa: F811
+def test_control_chars_and_lone_surrogates_get_entities(server, expected):
     """JSON may carry "\\ud800" (a lone surrogate): the BERT stage used to refuse it with a bare TypeError (a
     400 "unexpected error"); it now reads it as an unknown char."""
     url, proc = server
@@ -156,7 +155,7 @@ def test_control_chars_and_lone_surrogates_get_entities(server, expected):  # no
     assert_still_serving(url, proc, expected)
 
 
-def test_a_1mb_text_gets_every_entity_and_the_server_keeps_serving(server, expected):  # noqa: F811
+def test_a_1mb_text_gets_every_entity_and_the_server_keeps_serving(server, expected):
     url, proc = server
     unit = SENTENCE + " "
     copies = 1_000_000 // len(unit) + 1
@@ -182,7 +181,7 @@ def test_a_1mb_text_gets_every_entity_and_the_server_keeps_serving(server, expec
     assert_still_serving(url, proc, expected)
 
 
-def test_1mb_of_unclosed_quotes_is_answered_fast(server, expected):  # noqa: F811
+def test_1mb_of_unclosed_quotes_is_answered_fast(server, expected):
     """Spark NLP's single-quote rule was quadratic: 1 MB of "'s " held a worker for about an hour."""
     url, proc = server
     status, answer, elapsed = post(url, json.dumps({"inputs": ["'s " * 350_000]}), timeout=120)
