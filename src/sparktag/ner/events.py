@@ -1,13 +1,19 @@
 """What the training loop tells its listeners: plain dataclasses, no torch, no MLflow.
 
-The loop (``ner/train.py``) emits these; the Spark NLP log file, the progress bar and MLflow autologging are
-each one listener. Scores are counts plus derived values, so a listener can print them in any format.
+The loop (``ner/train.py``) emits these through :class:`Listeners`; the Spark NLP log file, the progress bar and
+MLflow autologging are each one listener. Scores are counts plus derived values, so a listener can print them in
+any format.
 """
 
 from __future__ import annotations
 
+import logging
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -171,3 +177,25 @@ class Listener(Protocol):
     """Anything with ``on_event``; a listener that raises is warned about and dropped, never fatal."""
 
     def on_event(self, event: Event) -> None: ...
+
+
+class Listeners:
+    """Delivers events; a listener that raises is warned about once and dropped."""
+
+    def __init__(self, listeners: Sequence[Listener]) -> None:
+        self._active = list(listeners)
+
+    def emit(self, event: Event) -> None:
+        for listener in list(self._active):
+            try:
+                listener.on_event(event)
+            except Exception as err:  # a listener must never break training
+                self._active.remove(listener)
+                name = type(listener).__name__
+                warnings.warn(
+                    f"training listener {name} raised {err!r} on {type(event).__name__}; it gets no more events "
+                    "and training goes on",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+                logger.debug("listener %s failed", name, exc_info=True)

@@ -23,12 +23,10 @@ result equals an uninterrupted training's (same weights and scores on CPU):
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import secrets
 import time
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
@@ -56,13 +54,14 @@ from sparktag.ner.events import (
     EpochEnded,
     EpochStarted,
     Evaluation,
-    Event,
     Listener,
+    Listeners,
     Scores,
     TrainingEnded,
     TrainingStarted,
 )
 from sparktag.ner.model import NerConfig, NerTagger, RowNoise
+from sparktag.ner.threads import torch_threads
 from sparktag.ner.training_checkpoint import (
     DataFingerprint,
     ResumePoint,
@@ -210,28 +209,6 @@ class TrainResult:
     @property
     def config(self) -> NerConfig:
         return self.model.config
-
-
-class _Listeners:
-    """Delivers events; a listener that raises is warned about once and dropped."""
-
-    def __init__(self, listeners: Sequence[Listener]) -> None:
-        self._active = list(listeners)
-
-    def emit(self, event: Event) -> None:
-        for listener in list(self._active):
-            try:
-                listener.on_event(event)
-            except Exception as err:  # a listener must never break training
-                self._active.remove(listener)
-                name = type(listener).__name__
-                warnings.warn(
-                    f"training listener {name} raised {err!r} on {type(event).__name__}; it gets no more events "
-                    "and training goes on",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
-                logger.debug("listener %s failed", name, exc_info=True)
 
 
 @dataclass
@@ -434,20 +411,6 @@ def _epoch_batches(
             )
 
 
-@contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run the block with ``n`` torch intra-op threads (None or ``<= 0``: unchanged), then restore the count."""
-    if n is None or n <= 0:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _score(
     model: NerTagger,
     tags: list[str],
@@ -548,7 +511,7 @@ def train(
         seed = config.random_seed if config.random_seed is not None else secrets.randbits(31)
         if group is not None:
             seed = group.broadcast(seed)  # every rank must initialise the same weights
-    bus = _Listeners(listeners)
+    bus = Listeners(listeners)
     started = time.perf_counter()
     with torch_threads(config.num_threads), torch.random.fork_rng(devices=[]):
         # fork_rng: seed torch's global CPU generator (used by init and dropout) without changing the caller's.

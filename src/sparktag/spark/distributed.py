@@ -283,7 +283,8 @@ def train_distributed(
     from pyspark.ml.torch.distributor import TorchDistributor
 
     from sparktag.ner.checkpoint import from_files
-    from sparktag.ner.train import TrainResult, _Listeners
+    from sparktag.ner.events import Listeners
+    from sparktag.ner.train import TrainResult
 
     spark = train_records.sparkSession
     folder, remove = staging_folder(spark, name)
@@ -331,7 +332,7 @@ def train_distributed(
                 events.put(_RUN_DONE)
 
         threading.Thread(target=run, name="sparktag-ner-distributor", daemon=True).start()
-        _deliver(events, server, _Listeners(listeners))
+        _deliver(events, server, Listeners(listeners))
         if "error" in outcome:
             raise RuntimeError(
                 f"{name}: training on {workers} workers failed: {outcome['error']}"
