@@ -11,7 +11,7 @@ import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ class TrainingStarted:
     chars: int  # size of the character vocabulary
     training_examples: int
     params: dict[str, object] = field(default_factory=dict)  # every hyperparameter, JSON-able
-    # Resuming (``ner/training_checkpoint.py``): the first epoch this training runs (> 1 when resumed), the
+    # Resuming (``ner/checkpoint.py``): the first epoch this training runs (> 1 when resumed), the
     # checkpoint folder it continues from, and the epochs done before the interruption, restored from the
     # checkpoint (EpochEnded is emitted only for the epochs run, from ``start_epoch`` on; a listener that wants
     # the whole training, such as the log file or MLflow, takes the earlier ones from here).
@@ -171,6 +171,37 @@ class TrainingEnded:
 
 
 Event = TrainingStarted | EpochStarted | BatchEnded | EpochEnded | CheckpointSaved | TrainingEnded
+
+
+def _scores_from_dict(values: dict[str, Any]) -> Scores:
+    return Scores({label: LabelCounts(**counts) for label, counts in values["per_label"].items()})
+
+
+def _evaluation_from_dict(values: dict[str, Any] | None) -> Evaluation | None:
+    if values is None:
+        return None
+    return Evaluation(
+        name=values["name"],
+        examples=values["examples"],
+        elapsed_s=values["elapsed_s"],
+        token=_scores_from_dict(values["token"]),
+        entity=_scores_from_dict(values["entity"]),
+        fraction=values["fraction"],
+    )
+
+
+def epoch_ended_from_dict(values: dict[str, Any]) -> EpochEnded:
+    """The :class:`EpochEnded` that ``dataclasses.asdict`` turned into ``values`` (JSON round trip)."""
+    return EpochEnded(
+        epoch=values["epoch"],
+        total_epochs=values["total_epochs"],
+        lr=values["lr"],
+        elapsed_s=values["elapsed_s"],
+        loss=values["loss"],
+        batches=values["batches"],
+        validation=_evaluation_from_dict(values["validation"]),
+        test=_evaluation_from_dict(values["test"]),
+    )
 
 
 class Listener(Protocol):

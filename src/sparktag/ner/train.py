@@ -13,7 +13,7 @@ minimises), an epoch's loss is the sum of its batch losses (what the NerDL log p
 Scoring is pluggable: ``evaluate(gold_tags, pred_tags) -> (token_scores, entity_scores)``
 (``ner/metrics.py`` provides Spark NLP's token-level and conlleval's entity-level scores).
 
-Checkpoints (``ner/training_checkpoint.py``): with ``checkpoint_dir`` set, the loop writes a checkpoint after
+Checkpoints (``ner/checkpoint.py``): with ``checkpoint_dir`` set, the loop writes a checkpoint after
 every epoch and, when the folder already holds one of the same config and data, continues from it; the
 result equals an uninterrupted training's (same weights and scores on CPU):
 
@@ -34,7 +34,21 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import torch
 
-from sparktag.ner.checkpoint import Tagger
+from sparktag.ner.checkpoint import (
+    DataFingerprint,
+    ResumePoint,
+    TrainerState,
+    check_config,
+    check_data,
+    checkpoint_files,
+    data_summary,
+    latest_checkpoint,
+    read_checkpoint,
+    remove_checkpoints,
+    restore,
+    resumable_config,
+    write_checkpoint,
+)
 from sparktag.ner.data import (
     Batch,
     CharVocab,
@@ -61,22 +75,8 @@ from sparktag.ner.events import (
     TrainingStarted,
 )
 from sparktag.ner.model import NerConfig, NerTagger, RowNoise
+from sparktag.ner.tagger import Tagger
 from sparktag.ner.threads import torch_threads
-from sparktag.ner.training_checkpoint import (
-    DataFingerprint,
-    ResumePoint,
-    TrainerState,
-    check_config,
-    check_data,
-    checkpoint_files,
-    data_summary,
-    latest_checkpoint,
-    read_checkpoint,
-    remove_checkpoints,
-    restore,
-    resumable_config,
-    write_checkpoint,
-)
 
 if TYPE_CHECKING:
     from sparktag.ner.distributed import RankGroup
@@ -209,6 +209,12 @@ class TrainResult:
     @property
     def config(self) -> NerConfig:
         return self.model.config
+
+    @property
+    def tagger(self) -> Tagger:
+        """The trained model as a :class:`~sparktag.ner.tagger.Tagger`: to predict, or to save with
+        ``model_files.to_files(result.tagger)``."""
+        return Tagger(self.model, self.tags, self.char_vocab)
 
 
 @dataclass
