@@ -123,9 +123,10 @@ def first_batch_s(name: str, epochs: int, checkpoint_dir: str | None) -> tuple[f
 
 
 def measure(name: str, epochs: int, repeats: int) -> dict[str, Any]:
-    from sparktag.ner.checkpoint import DataFingerprint, latest_checkpoint, read_checkpoint
+    from sparktag.ner.checkpoint import latest_checkpoint, read_checkpoint
     from sparktag.ner.events import CheckpointSaved, EpochEnded
     from sparktag.ner.train import train
+    from sparktag.ner.training_data import DataFingerprint
 
     setup = SETUPS[name]
     data = synthetic(setup["sentences"], setup["dim"])

@@ -35,7 +35,6 @@ by the next write. The fsyncs make a checkpoint survive a power cut or OS crash 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -45,12 +44,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
-from sparktag.ner.data import CharVocab, ExampleSource, NerExample
+from sparktag.ner.data import CharVocab
 from sparktag.ner.events import EpochEnded, epoch_ended_from_dict
 from sparktag.ner.model import NerTagger
 from sparktag.ner.model_files import CONFIG_FILE, WEIGHTS_FILE, from_files, to_files
@@ -89,10 +87,13 @@ def _param_name(name: str) -> str:
 
 @dataclass
 class TrainerState:
-    """The loop's state after an epoch: JSON-able, stored as ``trainer_state.json``.
+    """The training loop's state: JSON-able, stored as ``trainer_state.json`` after every epoch.
+
+    ``train`` keeps one and updates it after every epoch (``ner/loop.py``: best epoch, early-stopping count);
+    a resume starts from the one read back.
 
     Args:
-        epoch: the 1-based epoch just finished; a resume starts with ``epoch + 1``.
+        epoch: the 1-based epoch just finished (0 before the first); a resume starts with ``epoch + 1``.
         seed: the seed of the training (drawn or given).
         stopped: early stopping ended training at this epoch; a resume runs no more epochs.
         best_score: the best monitored score so far (``-inf`` never happens after an epoch).
@@ -143,51 +144,12 @@ class _FormatError(ValueError):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Fingerprints
+# Settings a resume must match
 
 
 def resumable_config(values: dict[str, Any]) -> dict[str, Any]:
     """The TrainConfig fields (``asdict(config)``) a resume must match: all but :data:`FREE_TO_CHANGE`."""
     return {k: v for k, v in values.items() if k not in FREE_TO_CHANGE}
-
-
-class DataFingerprint:
-    """A hash of the data a training sees, in order: tokens, tags and the embedding bytes of every sentence.
-
-    The trainer feeds it the training chunks during its first scan and the validation/test sets once, so a
-    checkpoint is never resumed on other data (other sentences, order, labels or embeddings).
-    """
-
-    def __init__(self) -> None:
-        self._hash = hashlib.blake2b(digest_size=16)
-
-    def add(self, name: str, chunk: Sequence[NerExample]) -> None:
-        """Hash one chunk of the named dataset (``"train"``, ``"validation"``, ``"test"``)."""
-        h = self._hash
-        h.update(f"{name}:{len(chunk)}\n".encode())
-        for example in chunk:
-            h.update(json.dumps([example.tokens, example.tags], ensure_ascii=False).encode("utf-8"))
-            matrix = np.ascontiguousarray(example.embeddings, dtype=np.float32)  # (n_tokens, dim)
-            h.update(repr(matrix.shape).encode())
-            h.update(matrix.data)
-
-    def add_source(self, name: str, source: ExampleSource) -> None:
-        """Hash every chunk of a source (one pass over a streamed one)."""
-        for chunk in source.chunks():
-            self.add(name, chunk)
-
-    def hexdigest(self) -> str:
-        return self._hash.hexdigest()
-
-
-def data_summary(fingerprint: str, training_examples: int, tags: Sequence[str], chars: CharVocab) -> dict:
-    """What ``TrainerState.data`` holds: the fingerprint, and what an error message shows when it differs."""
-    return {
-        "fingerprint": fingerprint,
-        "training_examples": training_examples,
-        "tags": list(tags),
-        "chars": chars.size,
-    }
 
 
 # ---------------------------------------------------------------------------------------------------------
