@@ -64,7 +64,7 @@ def synthetic(sentences: int, dim: int, seed: int = 0) -> list[Any]:
 
 
 def train_config(name: str, epochs: int, checkpoint_dir: str | None) -> Any:
-    from sparktag.ner.train import TrainConfig
+    from sparktag.ner.config import TrainConfig
 
     return TrainConfig(
         max_epochs=epochs,
@@ -123,9 +123,10 @@ def first_batch_s(name: str, epochs: int, checkpoint_dir: str | None) -> tuple[f
 
 
 def measure(name: str, epochs: int, repeats: int) -> dict[str, Any]:
+    from sparktag.ner.checkpoint import latest_checkpoint, read_checkpoint
     from sparktag.ner.events import CheckpointSaved, EpochEnded
     from sparktag.ner.train import train
-    from sparktag.ner.training_checkpoint import DataFingerprint, latest_checkpoint, read_checkpoint
+    from sparktag.ner.training_data import DataFingerprint
 
     setup = SETUPS[name]
     data = synthetic(setup["sentences"], setup["dim"])

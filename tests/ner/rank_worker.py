@@ -13,11 +13,12 @@ import os
 import sys
 
 import torch
-from test_train import DATA, local_evaluate, quick
 
 from sparktag.ner.data import ExampleSource
 from sparktag.ner.distributed import RankGroup
 from sparktag.ner.train import train
+
+from synthetic import DATA, local_evaluate, quick
 
 
 def main() -> None:

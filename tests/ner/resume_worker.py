@@ -1,10 +1,10 @@
-"""A checkpointed training in its own OS process, for the kill-and-resume tests (``test_training_checkpoint.py``,
+"""A checkpointed training in its own OS process, for the kill-and-resume tests (``test_checkpoint.py``,
 ``tests/tracking/test_autolog.py``).
 
 It trains the tiny tagger of ``test_train.py`` with a checkpoint folder. With ``--pause-at EPOCH:BATCH`` it
 stops right after that batch's optimizer step (weights and Adam state changed in memory, not on disk), writes
 ``<out>/paused`` and sleeps, so the test can SIGKILL it mid-epoch at a known point. Without a pause it trains to
-the end (or until killed) and writes the trained model (``<out>/model``, ``ner/checkpoint.py`` files) and
+the end (or until killed) and writes the trained model (``<out>/model``, ``ner/model_files.py`` files) and
 ``<out>/result.json`` (history without timings, best epoch, seed, resumed_from, MLflow run id).
 
     python resume_worker.py --checkpoint-dir D --out O [--pause-at 3:2] [--tracking-uri URI --experiment-id ID]
@@ -19,10 +19,10 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from test_train import DATA, local_evaluate, quick
-
+from sparktag.ner.config import TrainConfig
 from sparktag.ner.events import BatchEnded, EpochEnded, Event
-from sparktag.ner.train import TrainConfig
+
+from synthetic import DATA, local_evaluate, quick
 
 EPOCHS = 5
 
@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--experiment-id", default=None)
     args = parser.parse_args()
 
-    from sparktag.ner.checkpoint import save_dir
+    from sparktag.ner.model_files import save_dir
     from sparktag.ner.train import train
 
     out = Path(args.out)
@@ -92,7 +92,7 @@ def main() -> None:
         listeners.append(Pause(epoch, batch, out / "paused"))
 
     result = train(DATA, config(args.checkpoint_dir), evaluate=local_evaluate, listeners=listeners)
-    save_dir(result, out / "model")
+    save_dir(result.tagger, out / "model")
     summary = {
         "history": comparable(result.history),
         "best_epoch": result.best_epoch,

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from test_train import DATA, local_evaluate, quick
 
 from sparktag.ner.train import TrainResult, train
 
 from processes import free_port
+from synthetic import DATA, local_evaluate, quick
 
 WORKER = Path(__file__).with_name("rank_worker.py")
 SRC = str(Path(__file__).resolve().parents[2] / "src")

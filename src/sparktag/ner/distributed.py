@@ -5,7 +5,7 @@ the hooks of this module keep the ranks in step:
 
 * vocabularies, tag list, sizes and the data fingerprint are agreed over every shard, so each rank builds the
   same network (and a checkpoint describes the whole data);
-* every rank cuts the same batches from the data of every rank together (``train._epoch_batches``) and
+* every rank cuts the same batches from the data of every rank together (``training_data.epoch_steps``) and
   trains the members it holds, each weighted by its share of the batch; every step all-reduces one flat
   buffer (every gradient, then the loss), so the gradient applied is the mean over the whole batch, identical
   on every rank, and the weights stay identical without a broadcast. With per-sentence dropout masks

@@ -1,13 +1,19 @@
 """What the training loop tells its listeners: plain dataclasses, no torch, no MLflow.
 
-The loop (``ner/train.py``) emits these; the Spark NLP log file, the progress bar and MLflow autologging are
-each one listener. Scores are counts plus derived values, so a listener can print them in any format.
+The loop (``ner/train.py``) emits these through :class:`Listeners`; the Spark NLP log file, the progress bar and
+MLflow autologging are each one listener. Scores are counts plus derived values, so a listener can print them in
+any format.
 """
 
 from __future__ import annotations
 
+import logging
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -109,7 +115,7 @@ class TrainingStarted:
     chars: int  # size of the character vocabulary
     training_examples: int
     params: dict[str, object] = field(default_factory=dict)  # every hyperparameter, JSON-able
-    # Resuming (``ner/training_checkpoint.py``): the first epoch this training runs (> 1 when resumed), the
+    # Resuming (``ner/checkpoint.py``): the first epoch this training runs (> 1 when resumed), the
     # checkpoint folder it continues from, and the epochs done before the interruption, restored from the
     # checkpoint (EpochEnded is emitted only for the epochs run, from ``start_epoch`` on; a listener that wants
     # the whole training, such as the log file or MLflow, takes the earlier ones from here).
@@ -167,7 +173,60 @@ class TrainingEnded:
 Event = TrainingStarted | EpochStarted | BatchEnded | EpochEnded | CheckpointSaved | TrainingEnded
 
 
+def _scores_from_dict(values: dict[str, Any]) -> Scores:
+    return Scores({label: LabelCounts(**counts) for label, counts in values["per_label"].items()})
+
+
+def _evaluation_from_dict(values: dict[str, Any] | None) -> Evaluation | None:
+    if values is None:
+        return None
+    return Evaluation(
+        name=values["name"],
+        examples=values["examples"],
+        elapsed_s=values["elapsed_s"],
+        token=_scores_from_dict(values["token"]),
+        entity=_scores_from_dict(values["entity"]),
+        fraction=values["fraction"],
+    )
+
+
+def epoch_ended_from_dict(values: dict[str, Any]) -> EpochEnded:
+    """The :class:`EpochEnded` that ``dataclasses.asdict`` turned into ``values`` (JSON round trip)."""
+    return EpochEnded(
+        epoch=values["epoch"],
+        total_epochs=values["total_epochs"],
+        lr=values["lr"],
+        elapsed_s=values["elapsed_s"],
+        loss=values["loss"],
+        batches=values["batches"],
+        validation=_evaluation_from_dict(values["validation"]),
+        test=_evaluation_from_dict(values["test"]),
+    )
+
+
 class Listener(Protocol):
     """Anything with ``on_event``; a listener that raises is warned about and dropped, never fatal."""
 
     def on_event(self, event: Event) -> None: ...
+
+
+class Listeners:
+    """Delivers events; a listener that raises is warned about once and dropped."""
+
+    def __init__(self, listeners: Sequence[Listener]) -> None:
+        self._active = list(listeners)
+
+    def emit(self, event: Event) -> None:
+        for listener in list(self._active):
+            try:
+                listener.on_event(event)
+            except Exception as err:  # a listener must never break training
+                self._active.remove(listener)
+                name = type(listener).__name__
+                warnings.warn(
+                    f"training listener {name} raised {err!r} on {type(event).__name__}; it gets no more events "
+                    "and training goes on",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+                logger.debug("listener %s failed", name, exc_info=True)

@@ -13,7 +13,12 @@ minimises), an epoch's loss is the sum of its batch losses (what the NerDL log p
 Scoring is pluggable: ``evaluate(gold_tags, pred_tags) -> (token_scores, entity_scores)``
 (``ner/metrics.py`` provides Spark NLP's token-level and conlleval's entity-level scores).
 
-Checkpoints (``ner/training_checkpoint.py``): with ``checkpoint_dir`` set, the loop writes a checkpoint after
+``train`` reads on one screen: set up a run, then ``train_while_improving`` runs the epochs and updates the loop
+state (best epoch, early stopping) while ``train`` writes each epoch's checkpoint and tells the listeners. The
+pieces are in ``ner/loop.py``; the training data (held-out split, each epoch's batches) in
+``ner/training_data.py``.
+
+Checkpoints (``ner/checkpoint.py``): with ``checkpoint_dir`` set, the loop writes a checkpoint after
 every epoch and, when the folder already holds one of the same config and data, continues from it; the
 result equals an uninterrupted training's (same weights and scores on CPU):
 
@@ -23,70 +28,34 @@ result equals an uninterrupted training's (same weights and scores on CPU):
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import math
-import secrets
 import time
-import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
 
-from sparktag.ner.checkpoint import Tagger
 from sparktag.ner.config import TrainConfig
-from sparktag.ner.data import (
-    Batch,
-    CharVocab,
-    ChunkFactory,
-    EncodedExample,
-    ExampleSource,
-    NerExample,
-    build_tag_list,
-    collate,
-    encode_example,
-    holdout_positions,
-    length_batches,
+from sparktag.ner.data import CharVocab, ChunkFactory, NerExample
+from sparktag.ner.events import EpochEnded, Listener, Listeners, TrainingEnded
+from sparktag.ner.loop import (
+    Evaluator,
+    keep_best,
+    log_epoch,
+    prepare,
+    resume_point,
+    save_checkpoint,
+    start_state,
+    train_while_improving,
+    training_seed,
+    training_started,
 )
-from sparktag.ner.events import (
-    BatchEnded,
-    CheckpointSaved,
-    EpochEnded,
-    EpochStarted,
-    Evaluation,
-    Event,
-    Listener,
-    Scores,
-    TrainingEnded,
-    TrainingStarted,
-)
-from sparktag.ner.model import NerConfig, NerTagger, RowNoise
-from sparktag.ner.training_checkpoint import (
-    DataFingerprint,
-    ResumePoint,
-    TrainerState,
-    check_config,
-    check_data,
-    checkpoint_files,
-    data_summary,
-    latest_checkpoint,
-    read_checkpoint,
-    remove_checkpoints,
-    restore,
-    resumable_config,
-    write_checkpoint,
-)
+from sparktag.ner.model import NerConfig, NerTagger
+from sparktag.ner.tagger import Tagger
+from sparktag.ner.threads import torch_threads
 
 if TYPE_CHECKING:
     from sparktag.ner.distributed import RankGroup
-
-logger = logging.getLogger(__name__)
-
-# evaluate(gold_tags, pred_tags) -> (token-level scores, entity-level scores), one tag list per sentence.
-Evaluator = Callable[[list[list[str]], list[list[str]]], tuple[Scores, Scores]]
 
 
 @dataclass
@@ -115,289 +84,11 @@ class TrainResult:
     def config(self) -> NerConfig:
         return self.model.config
 
-
-class _Listeners:
-    """Delivers events; a listener that raises is warned about once and dropped."""
-
-    def __init__(self, listeners: Sequence[Listener]) -> None:
-        self._active = list(listeners)
-
-    def emit(self, event: Event) -> None:
-        for listener in list(self._active):
-            try:
-                listener.on_event(event)
-            except Exception as err:  # a listener must never break training
-                self._active.remove(listener)
-                name = type(listener).__name__
-                warnings.warn(
-                    f"training listener {name} raised {err!r} on {type(event).__name__}; it gets no more events "
-                    "and training goes on",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
-                logger.debug("listener %s failed", name, exc_info=True)
-
-
-@dataclass
-class _Chunk:
-    """The training part of one chunk of the source, and which positions were held out."""
-
-    train_positions: np.ndarray  # (n_train,) positions in the chunk
-    held_positions: np.ndarray  # (n_held,)
-    size: int  # examples in the chunk
-    trainable: int = 0  # training examples with at least one token (empty sentences are skipped)
-
-
-class _TrainingData:
-    """Training data split into train/held-out parts, scanned once for vocabularies and sizes.
-
-    In memory, examples are encoded once; streamed (``enableMemoryOptimizer``), every pass re-reads the chunks
-    from the factory and encodes them on the fly. The held-out positions of chunk ``c`` are drawn from
-    ``default_rng([seed, c])``, so they are the same on every pass and do not depend on other randomness.
-    """
-
-    def __init__(
-        self,
-        source: ExampleSource,
-        validation_split: float,
-        seed: int,
-        max_word_len: int,
-        fingerprint: DataFingerprint | None = None,
-        group: RankGroup | None = None,
-    ) -> None:
-        self.source = source
-        self.validation_split = validation_split
-        self.seed = seed
-        self.max_word_len = max_word_len
-        self.group = group
-        self.chunks: list[_Chunk] = []
-        # per chunk: the training examples of every rank together, which the batches are cut from
-        self.step_sizes: list[int] = []
-        chars: set[str] = set()
-        tags: set[str] = set()
-        self.dim: int | None = None
-        for c, chunk in enumerate(_lockstep(source.chunks(), group)):
-            if fingerprint is not None:
-                fingerprint.add("train", chunk)
-            # Held-out positions are drawn over the chunk of every rank together (rank after rank), so
-            # data-parallel training holds out the sentences one process holds out of the same data.
-            offset, total = _place(len(chunk), group)
-            held = holdout_positions(total, validation_split, np.random.default_rng([seed, c]))
-            held = held[(held >= offset) & (held < offset + len(chunk))] - offset
-            train_positions = np.setdiff1d(np.arange(len(chunk)), held)
-            info = _Chunk(train_positions, held, len(chunk))
-            self.chunks.append(info)
-            for p in train_positions.tolist():
-                example = chunk[p]
-                where = f"training example {p}" + (f" of chunk {c}" if source.streaming else "")
-                if example.tags is None:
-                    raise ValueError(f"{where} has no tags; every training sentence needs one tag per token")
-                dim = int(np.shape(example.embeddings)[1]) if np.ndim(example.embeddings) == 2 else -1
-                if self.dim is None and len(example.tokens):
-                    self.dim = dim
-                if len(example.tokens) and dim != self.dim:
-                    raise ValueError(
-                        f"{where} has word embeddings of dimension {dim} (shape {np.shape(example.embeddings)}) "
-                        f"but the first training example has dim {self.dim}; all examples need the same embeddings"
-                    )
-                info.trainable += bool(example.tokens)
-                for token in example.tokens:
-                    chars.update(token)
-                tags.update(example.tags)
-            self.step_sizes.append(_place(info.trainable, group)[1])
-        if group is not None:  # data parallel: one vocabulary over every rank's shard
-            chars, tags, self.dim = group.agree_vocab(chars, tags, self.dim)
-        if self.dim is None:
-            raise ValueError("no training data: the source yielded no sentence with tokens")
-        self.char_vocab = CharVocab(tuple(sorted(chars)))
-        self.tags = build_tag_list(tags)
-        self._char_ids = self.char_vocab.ids()
-        self._tag_ids = {t: i for i, t in enumerate(self.tags)}
-        self.train_size = sum(len(c.train_positions) for c in self.chunks)
-        self.held_size = sum(len(c.held_positions) for c in self.chunks)
-        if group is not None:
-            self.train_size = group.total(self.train_size)  # what events report: the whole data's size
-        self._cached: list[list[EncodedExample]] | None = None
-        if not source.streaming:
-            self._cached = list(self._encode_chunks())
-
-    def count_batches(self, batch_size: int) -> int:
-        """Batches per epoch: each chunk (of every rank together) is batched on its own."""
-        return sum(math.ceil(n / batch_size) for n in self.step_sizes)
-
-    def _passes(self) -> Iterator[tuple[Sequence[NerExample], _Chunk]]:
-        """Another pass over the source, checked against the first (a stream must replay the same chunks)."""
-        count = 0
-        for count, chunk in enumerate(_lockstep(self.source.chunks(), self.group), start=1):
-            expected = self.chunks[count - 1].size if count <= len(self.chunks) else None
-            if expected != len(chunk):
-                raise ValueError(
-                    f"the training data changed between passes: chunk {count - 1} has {len(chunk)} examples, "
-                    f"the first pass had {expected if expected is not None else 'no such chunk'}; a chunk factory "
-                    "must yield the same chunks every time it is called"
-                )
-            yield chunk, self.chunks[count - 1]
-        if count != len(self.chunks):
-            raise ValueError(
-                f"the training data changed between passes: {count} chunks, the first pass had {len(self.chunks)}"
-            )
-
-    def _encode_chunks(self) -> Iterator[list[EncodedExample]]:
-        for chunk, info in self._passes():
-            encoded = [
-                encode_example(chunk[p], self._char_ids, self._tag_ids, self.max_word_len, p)
-                for p in info.train_positions.tolist()
-                if len(chunk[p].tokens)  # an empty sentence has nothing to learn
-            ]
-            yield encoded
-
-    def training_chunks(self) -> Iterator[list[EncodedExample]]:
-        """The encoded training examples, chunk by chunk (re-read from the factory when streaming)."""
-        if self._cached is not None:
-            yield from self._cached
-        else:
-            yield from self._encode_chunks()
-
-    def held_out(self) -> ExampleSource | None:
-        """The held-out validation examples as a source (streamed when the training data is)."""
-        if not self.held_size:
-            return None
-        if self.source.streaming:
-
-            def factory() -> Iterator[list[NerExample]]:
-                for chunk, info in self._passes():
-                    yield [chunk[p] for p in info.held_positions.tolist()]
-
-            return ExampleSource(factory)
-        examples = next(iter(self.source.chunks()), ())
-        return ExampleSource([examples[p] for p in self.chunks[0].held_positions.tolist()])
-
-
-def _lockstep(
-    chunks: Iterable[Sequence[NerExample]], group: RankGroup | None
-) -> Iterator[Sequence[NerExample]]:
-    """The chunks of a source; data parallel, in step with the other ranks: as many chunks as the rank with the
-    most, an empty chunk where this rank's shard has no more (every rank takes part in every chunk's
-    collectives)."""
-    if group is None:
-        yield from chunks
-        return
-    iterator = iter(chunks)
-    while True:
-        chunk = next(iterator, None)
-        if not any(group.gather(chunk is not None)):
-            return
-        yield chunk if chunk is not None else []
-
-
-def _place(n: int, group: RankGroup | None) -> tuple[int, int]:
-    """Where this rank's ``n`` items start among every rank's, rank after rank, and the total."""
-    if group is None:
-        return 0, n
-    counts = group.gather(int(n))
-    return sum(counts[: group.rank]), sum(counts)
-
-
-@dataclass
-class _Step:
-    """One optimisation step: this rank's part of the batch (None: no sentence of it here) and its share."""
-
-    batch: Batch | None
-    seeds: list[int]  # the dropout seed of each sentence of ``batch``
-    share: float  # this rank's sentences / the step's sentences (1.0 in one process)
-
-
-def _row_seed(seed: int, epoch: int, chunk: int, index: int) -> int:
-    """The dropout seed of a training sentence in an epoch: the same wherever the sentence is trained."""
-    return int(np.random.SeedSequence([seed, epoch, chunk, index]).generate_state(1, np.uint64)[0]) >> 1
-
-
-def _epoch_batches(
-    training: _TrainingData, batch_size: int, order_rng: np.random.Generator, seed: int, epoch: int
-) -> Iterator[_Step]:
-    """One epoch's steps, chunk by chunk.
-
-    Data parallel, every rank cuts the same batches from the chunk of every rank together (the ranks' sentences
-    one after the other, as one process holding the whole data sees them) with the same generator, and trains
-    the members it holds: the steps, their sentences and their dropout masks are one process's.
-    """
-    group = training.group
-    for c, chunk in enumerate(training.training_chunks()):
-        lengths = [e.length for e in chunk]
-        offset = 0
-        if group is not None:
-            every = group.gather(lengths)
-            offset = sum(len(part) for part in every[: group.rank])
-            lengths = [n for part in every for n in part]
-        for members in length_batches(lengths, batch_size, order_rng):
-            mine = [i for i in members if offset <= i < offset + len(chunk)]
-            yield _Step(
-                batch=collate([chunk[i - offset] for i in mine]) if mine else None,
-                seeds=[_row_seed(seed, epoch, c, i) for i in mine],
-                share=len(mine) / len(members),
-            )
-
-
-@contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run the block with ``n`` torch intra-op threads (None or ``<= 0``: unchanged), then restore the count."""
-    if n is None or n <= 0:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _score(
-    model: NerTagger,
-    tags: list[str],
-    char_vocab: CharVocab,
-    source: ExampleSource,
-    name: str,
-    evaluate: Evaluator,
-    batch_size: int,
-    fraction: float | None,
-    group: RankGroup | None = None,
-) -> Evaluation:
-    """Tag every example of ``source`` and score the predictions against its gold tags."""
-    start = time.perf_counter()
-    tagger = Tagger(model, tags, char_vocab)
-    gold: list[list[str]] = []
-    pred: list[list[str]] = []
-    for chunk in source.chunks():
-        for i, example in enumerate(chunk):
-            if example.tags is None:
-                raise ValueError(f"{name} example {i} has no tags; evaluation data needs gold tags")
-            gold.append(list(example.tags))
-        pred.extend(tagger.predict_tags(chunk, batch_size=batch_size))
-    if group is not None:  # data parallel: each rank tagged its shard; score the whole data
-        gold, pred = group.gather_tags(gold, pred)
-    token, entity = evaluate(gold, pred)
-    return Evaluation(
-        name=name,
-        examples=len(gold),
-        elapsed_s=time.perf_counter() - start,
-        token=token,
-        entity=entity,
-        fraction=fraction,
-    )
-
-
-def _monitored(event: EpochEnded, metric: str) -> float:
-    """The score to maximise: validation, else test, token-level F1; else minus the training loss."""
-    evaluation = event.validation or event.test
-    if evaluation is None:
-        return -event.loss
-    return evaluation.token.micro_f1 if metric == "f1_micro" else evaluation.token.macro_f1
-
-
-def default_graph_name(config: NerConfig) -> str:
-    """Spark NLP's graph naming, ``blstm_{tags}_{embedding dim}_{lstm size}_{chars}``, for the log line."""
-    return f"blstm_{config.n_tags}_{config.embedding_dim}_{config.lstm_hidden}_{config.char_vocab_size}"
+    @property
+    def tagger(self) -> Tagger:
+        """The trained model as a :class:`~sparktag.ner.tagger.Tagger`: to predict, or to save with
+        ``model_files.to_files(result.tagger)``."""
+        return Tagger(self.model, self.tags, self.char_vocab)
 
 
 def train(
@@ -440,254 +131,31 @@ def train(
             "validation_split holds out part of the training data, validation= scores separate data"
         )
     checkpoints = config.checkpoint_dir or None
-    point: ResumePoint | None = None
-    if checkpoints is not None and config.resume_from_checkpoint:
-        latest = latest_checkpoint(checkpoints)
-        if latest is not None:
-            point = read_checkpoint(latest)
-            check_config(point, asdict(config))  # before the data scan: a changed setting fails at once
-    if point is not None:
-        seed = point.state.seed
-    else:
-        seed = config.random_seed if config.random_seed is not None else secrets.randbits(31)
-        if group is not None:
-            seed = group.broadcast(seed)  # every rank must initialise the same weights
-    bus = _Listeners(listeners)
+    point = resume_point(config)
+    seed = training_seed(config, point, group)
     started = time.perf_counter()
     with torch_threads(config.num_threads), torch.random.fork_rng(devices=[]):
         # fork_rng: seed torch's global CPU generator (used by init and dropout) without changing the caller's.
         # Data order uses a local numpy Generator; Python's `random` is not used.
         torch.manual_seed(seed)
-        order_rng = np.random.default_rng(seed)
-
-        fingerprint = DataFingerprint() if checkpoints is not None else None
-        training = _TrainingData(
-            ExampleSource(data), config.validation_split, seed, config.max_word_len, fingerprint, group
-        )
-        held_out = training.held_out()
-        if group is not None and held_out is None and config.validation_split > 0:
-            held_out = ExampleSource([])  # this shard held nothing out; the rank still joins the scoring
-        validation_source = held_out or (ExampleSource(validation) if validation is not None else None)
-        validation_fraction = config.validation_split if held_out is not None else None
-        test_source = ExampleSource(test) if test is not None else None
-        if (validation_source or test_source) and evaluate is None:
-            raise ValueError(
-                "validation/test data (or validation_split > 0) needs an evaluate(gold, pred) function; "
-                "pass evaluate=..., e.g. the scorer of sparktag.ner.metrics"
-            )
-        assert training.dim is not None
-        model_config = NerConfig(
-            embedding_dim=training.dim,
-            char_vocab_size=training.char_vocab.size,
-            n_tags=len(training.tags),
-            char_emb_dim=config.char_emb_dim,
-            char_cnn_filters=config.char_cnn_filters,
-            char_lstm_hidden=config.char_lstm_hidden,
-            lstm_hidden=config.lstm_hidden,
-            lstm_layers=config.lstm_layers,
-            dropout=config.dropout,
-            max_word_len=config.max_word_len,
-        )
-        model = NerTagger(model_config)
-        # Fused Adam: one kernel for all parameters, ~1 ms less per step than the per-tensor loop on CPU.
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)
-        total_batches = training.count_batches(config.batch_size)
-
-        history: list[EpochEnded] = []
-        best_score = -math.inf
-        best_epoch: int | None = None
-        best_state: dict[str, torch.Tensor] | None = None
-        stale_epochs = 0
-        stopped = False
-        first_epoch = 1
-        elapsed_before = 0.0  # training time of the process(es) this one resumes
-        data_info: dict[str, object] = {}
-        if fingerprint is not None:
-            if held_out is None and validation_source is not None:
-                fingerprint.add_source("validation", validation_source)
-            if test_source is not None:
-                fingerprint.add_source("test", test_source)
-            digest = fingerprint.hexdigest() if group is None else group.digest(fingerprint.hexdigest())
-            data_info = data_summary(digest, training.train_size, training.tags, training.char_vocab)
-        if point is not None:
-            check_data(point, data_info)
-            restore(point, model, optimizer)  # weights, Adam moments, torch's RNG (dropout)
-            order_rng.bit_generator.state = point.state.order_rng  # batch order
-            # max_epochs may have grown: restored epochs report the total of this training, as if uninterrupted
-            history = [replace(e, total_epochs=config.max_epochs) for e in point.state.history]
-            best_score, best_epoch = point.state.best_score, point.state.best_epoch
-            best_state = point.best_weights if config.use_best_model else None
-            stale_epochs, stopped = point.state.stale_epochs, point.state.stopped
-            first_epoch = point.state.epoch + 1
-            elapsed_before = point.state.elapsed_s
-            if config.verbose >= 1:
-                logger.info("resuming from %s at epoch %d", point.path, first_epoch)
-        elif checkpoints is not None and (group is None or group.is_main):
-            removed = remove_checkpoints(checkpoints)
-            if removed and not config.resume_from_checkpoint:
-                logger.warning(
-                    "resume_from_checkpoint is off: deleted %s in %s and starting over",
-                    ", ".join(removed),
-                    checkpoints,
-                )
-
-        params: dict[str, object] = {**asdict(config), "random_seed": seed, "embedding_dim": training.dim}
-        bus.emit(
-            TrainingStarted(
-                graph=graph or default_graph_name(model_config),
-                total_epochs=config.max_epochs,
-                lr=config.lr,
-                batch_size=config.batch_size,
-                labels=list(training.tags),
-                chars=training.char_vocab.size,
-                training_examples=training.train_size,
-                params=params,
-                start_epoch=first_epoch,
-                resumed_from=str(point.path) if point is not None else None,
-                history=list(history),
-                checkpoint_dir=checkpoints,
-            )
-        )
-
-        last_epoch = first_epoch - 1 if stopped else config.max_epochs  # stopped early: nothing left to run
-        for epoch in range(first_epoch, last_epoch + 1):
-            lr = config.lr_at(epoch - 1)
-            for param_group in optimizer.param_groups:
-                param_group["lr"] = lr
-            bus.emit(EpochStarted(epoch, config.max_epochs, lr, training.train_size))
-            model.train()
-            epoch_start = time.perf_counter()
-            epoch_loss = 0.0
-            batch_no = 0
-            for step in _epoch_batches(training, config.batch_size, order_rng, seed, epoch):
-                optimizer.zero_grad(set_to_none=True)
-                batch_loss = 0.0  # the step's mean loss; a rank holding no sentence of the step adds nothing
-                if step.batch is not None:
-                    # this rank's mean, weighted by its share: the ranks' sum is the mean over the whole batch
-                    loss = (
-                        model.loss(step.batch, RowNoise(step.seeds, step.batch.lengths.tolist())) * step.share
-                    )
-                    loss.backward()
-                    batch_loss = float(loss.detach())
-                if group is not None:
-                    batch_loss = group.reduce_gradients(model, batch_loss)
-                if config.grad_clip > 0:
-                    torch.nn.utils.clip_grad_value_(model.parameters(), config.grad_clip)
-                optimizer.step()
-                batch_no += 1
-                epoch_loss += batch_loss
-                bus.emit(BatchEnded(epoch, batch_no, total_batches, batch_loss))
-                if config.verbose >= 2:
-                    logger.info("epoch %d batch %d/%d loss %.4f", epoch, batch_no, total_batches, batch_loss)
-            elapsed = time.perf_counter() - epoch_start
-
-            model.eval()
-            evaluations: dict[str, Evaluation | None] = {"validation": None, "test": None}
-            for name, source, fraction in (
-                ("validation", validation_source, validation_fraction),
-                ("test", test_source, None),
-            ):
-                if source is not None and evaluate is not None:
-                    evaluations[name] = _score(
-                        model,
-                        training.tags,
-                        training.char_vocab,
-                        source,
-                        name,
-                        evaluate,
-                        config.eval_batch_size,
-                        fraction,
-                        group,
-                    )
-            ended = EpochEnded(
-                epoch=epoch,
-                total_epochs=config.max_epochs,
-                lr=lr,
-                elapsed_s=elapsed,
-                loss=epoch_loss,
-                batches=batch_no,
-                validation=evaluations["validation"],
-                test=evaluations["test"],
-            )
-            history.append(ended)
-
-            score = _monitored(ended, config.best_model_metric)
-            if score > best_score + config.early_stopping_criterion or best_epoch is None:
-                best_score, best_epoch, stale_epochs = score, epoch, 0
-                if config.use_best_model:
-                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            else:
-                stale_epochs += 1
-            patience = config.early_stopping_patience
-            stopped = patience is not None and stale_epochs >= patience and epoch >= config.min_epochs
-
+        run = prepare(data, validation, test, evaluate, config, seed, group, Listeners(listeners))
+        state = start_state(run, point)
+        elapsed_before = state.elapsed_s  # training time of the process(es) this one resumes
+        run.bus.emit(training_started(run, state, point, graph))
+        for ended in train_while_improving(run, state):
             if checkpoints is not None and (group is None or group.is_main):
-                # Before EpochEnded: a listener seeing epoch N end can rely on its checkpoint being on disk, and
-                # a kill from here on resumes with N + 1 (TrainingStarted.history then hands N to listeners).
-                write_start = time.perf_counter()
-                state = TrainerState(
-                    epoch=epoch,
-                    seed=seed,
-                    stopped=stopped,
-                    best_score=best_score,
-                    best_epoch=best_epoch,
-                    stale_epochs=stale_epochs,
-                    elapsed_s=elapsed_before + time.perf_counter() - started,
-                    order_rng=dict(order_rng.bit_generator.state),
-                    config=resumable_config(asdict(config)),
-                    data=data_info,
-                    history=history,
-                )
-                files = checkpoint_files(
-                    state, model, training.tags, training.char_vocab, optimizer, best_state
-                )
-                path = write_checkpoint(checkpoints, epoch, files)
-                bus.emit(
-                    CheckpointSaved(
-                        epoch=epoch,
-                        path=str(path),
-                        size_bytes=sum(len(content) for content in files.values()),
-                        elapsed_s=time.perf_counter() - write_start,
-                    )
-                )
-                if config.verbose >= 1:
-                    logger.info("checkpoint of epoch %d written to %s", epoch, path)
-
-            bus.emit(ended)
-            if config.verbose >= 1:
-                logger.info(
-                    "epoch %d/%d - %.2fs - loss: %.4f - batches: %d",
-                    epoch,
-                    config.max_epochs,
-                    elapsed,
-                    epoch_loss,
-                    batch_no,
-                )
-            if stopped:
-                if config.verbose >= 1:
-                    logger.info(
-                        "early stopping after epoch %d: no improvement for %d epochs", epoch, stale_epochs
-                    )
-                break
-
-        kept_epoch: int | None = None
-        if config.use_best_model and best_state is not None:
-            model.load_state_dict(best_state)
-            kept_epoch = best_epoch
-        model.eval()
-        bus.emit(
-            TrainingEnded(
-                epochs=len(history),
-                elapsed_s=elapsed_before + time.perf_counter() - started,
-                best_epoch=kept_epoch,
-            )
-        )
+                save_checkpoint(run, state, checkpoints, elapsed_before + time.perf_counter() - started)
+            run.bus.emit(ended)
+            log_epoch(config, ended, state)
+        best_epoch = keep_best(run, state)
+        elapsed = elapsed_before + time.perf_counter() - started
+        run.bus.emit(TrainingEnded(epochs=len(state.history), elapsed_s=elapsed, best_epoch=best_epoch))
     return TrainResult(
-        model=model,
-        tags=list(training.tags),
-        char_vocab=training.char_vocab,
-        best_epoch=kept_epoch,
-        history=history,
+        model=run.model,
+        tags=list(run.training.tags),
+        char_vocab=run.training.char_vocab,
+        best_epoch=best_epoch,
+        history=state.history,
         seed=seed,
         resumed_from=str(point.path) if point is not None else None,
     )

@@ -176,9 +176,9 @@ def shard_source(slices: Sequence[Slice], streaming: bool) -> Any:
 
 def _train_rank(spec: RankSpec) -> dict[str, Any] | None:
     """One rank (a process torchrun started in a barrier task): train on its shard; rank 0 returns the result."""
-    from sparktag.ner.checkpoint import to_files
     from sparktag.ner.distributed import EventRelay, RankGroup
     from sparktag.ner.metrics import evaluate
+    from sparktag.ner.model_files import to_files
     from sparktag.ner.train import train
     from sparktag.spark.ner_dl import _records_to_examples
 
@@ -202,7 +202,7 @@ def _train_rank(spec: RankSpec) -> dict[str, Any] | None:
             if not group.is_main:
                 return None
             return {
-                "files": to_files(result),
+                "files": to_files(result.tagger),
                 "history": result.history,
                 "seed": result.seed,
                 "best_epoch": result.best_epoch,
@@ -283,8 +283,9 @@ def train_distributed(
     """
     from pyspark.ml.torch.distributor import TorchDistributor
 
-    from sparktag.ner.checkpoint import from_files
-    from sparktag.ner.train import TrainResult, _Listeners
+    from sparktag.ner.events import Listeners
+    from sparktag.ner.model_files import from_files
+    from sparktag.ner.train import TrainResult
 
     spark = train_records.sparkSession
     folder, remove = staging_folder(spark, name)
@@ -332,7 +333,7 @@ def train_distributed(
                 events.put(_RUN_DONE)
 
         threading.Thread(target=run, name="sparktag-ner-distributor", daemon=True).start()
-        _deliver(events, server, _Listeners(listeners))
+        _deliver(events, server, Listeners(listeners))
         if "error" in outcome:
             raise RuntimeError(
                 f"{name}: training on {workers} workers failed: {outcome['error']}"

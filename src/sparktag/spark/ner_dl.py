@@ -130,7 +130,7 @@ class NerDLApproach(
 
     Checkpoints: with ``setCheckpointPath(folder)`` every epoch ends with a checkpoint; if the job is killed,
     running the same fit again continues from the last one and ends with the same model and scores as an
-    uninterrupted fit (and, with autologging, in the same MLflow run). See ``sparktag.ner.training_checkpoint``.
+    uninterrupted fit (and, with autologging, in the same MLflow run). See ``sparktag.ner.checkpoint``.
 
     Example:
         >>> ner = NerDLApproach().setInputCols(["sentence", "token", "embeddings"]) \\
@@ -345,7 +345,7 @@ class NerDLApproach(
         :func:`sparktag.ner.train.train` run on examples featurized without Spark (no SparkSession needed).
 
         Args:
-            result: the :class:`~sparktag.ner.train.TrainResult` (or a checkpoint ``Tagger``) to wrap.
+            result: the :class:`~sparktag.ner.train.TrainResult` (or a ``Tagger``) to wrap.
             storage_ref: the word embeddings' ``storageRef`` (``fit`` reads it from the embeddings column's
                 metadata); empty or None leaves the model's default.
 
@@ -356,7 +356,8 @@ class NerDLApproach(
             >>> result = train(examples, approach.train_config(), listeners=[...])  # doctest: +SKIP
             >>> ner = approach.model_from_result(result, storage_ref=bert.getStorageRef())  # doctest: +SKIP
         """
-        from sparktag.ner.checkpoint import to_files
+        from sparktag.ner.model_files import to_files
+        from sparktag.ner.tagger import Tagger
 
         model = NerDLModel()
         for param in (
@@ -370,7 +371,7 @@ class NerDLApproach(
                 model._set(**{param.name: self.getOrDefault(param)})
         if storage_ref:
             model._set(storageRef=storage_ref)
-        model._from_files(to_files(result))
+        model._from_files(to_files(result if isinstance(result, Tagger) else result.tagger))
         model.training_result = result
         return model
 
@@ -411,7 +412,9 @@ class NerDLModel(AnnotatorModel, _NerParams, _TensorFlowOnlySetters, WeightsRead
     inputAnnotatorTypes = _INPUT_TYPES
     outputAnnotatorType = AnnotatorType.NAMED_ENTITY
 
-    param_table: tuple[ParamSpec, ...] = (ParamSpec("classes", "the tags the model predicts", TypeConverters.toListString),)
+    param_table: tuple[ParamSpec, ...] = (
+        ParamSpec("classes", "the tags the model predicts", TypeConverters.toListString),
+    )
     param_defaults = {"outputCol": "ner", "storageRef": ""}
 
     def __init__(self) -> None:
@@ -445,7 +448,7 @@ class NerDLModel(AnnotatorModel, _NerParams, _TensorFlowOnlySetters, WeightsRead
     def _from_files(self, files: dict[str, bytes]) -> None:
         import hashlib
 
-        from sparktag.ner.checkpoint import from_files
+        from sparktag.ner.model_files import from_files
 
         tagger = from_files(files)  # validates the format version now, not in a worker
         self._files = files
@@ -474,7 +477,7 @@ def _tagger(digest: str, get_files: Callable[[], dict[str, bytes]]) -> Any:
     A module-level function, so the batch function refers to it by name: a closure naming ``_TAGGERS`` itself
     would be pickled with that dict, and with every tagger the driver has loaded in it.
     """
-    from sparktag.ner.checkpoint import from_files
+    from sparktag.ner.model_files import from_files
 
     tagger = _TAGGERS.get(digest)
     if tagger is None:

@@ -192,7 +192,9 @@ def column_names(value: tuple[Any, ...]) -> list[str]:
 
 
 class HasInputCols(DeclaredParams):
-    param_table: tuple[ParamSpec, ...] = (ParamSpec("inputCols", "the input annotation columns", TypeConverters.toListString),)
+    param_table: tuple[ParamSpec, ...] = (
+        ParamSpec("inputCols", "the input annotation columns", TypeConverters.toListString),
+    )
 
     def setInputCols(self, *value: Any) -> Any:
         """Set the input annotation columns: ``setInputCols("sentence", "token")`` or a list."""
@@ -204,11 +206,15 @@ class HasInputCol(DeclaredParams):
 
 
 class HasOutputCol(DeclaredParams):
-    param_table: tuple[ParamSpec, ...] = (ParamSpec("outputCol", "the output annotation column", TypeConverters.toString),)
+    param_table: tuple[ParamSpec, ...] = (
+        ParamSpec("outputCol", "the output annotation column", TypeConverters.toString),
+    )
 
 
 class HasBatchSize(DeclaredParams):
-    param_table: tuple[ParamSpec, ...] = (ParamSpec("batchSize", "number of sentences per batch", TypeConverters.toInt),)
+    param_table: tuple[ParamSpec, ...] = (
+        ParamSpec("batchSize", "number of sentences per batch", TypeConverters.toInt),
+    )
 
 
 class HasCaseSensitive(DeclaredParams):
@@ -232,4 +238,6 @@ class HasStorageRef(DeclaredParams):
 
 
 class HasDimension(DeclaredParams):
-    param_table: tuple[ParamSpec, ...] = (ParamSpec("dimension", "size of each embedding vector", TypeConverters.toInt),)
+    param_table: tuple[ParamSpec, ...] = (
+        ParamSpec("dimension", "size of each embedding vector", TypeConverters.toInt),
+    )

@@ -456,7 +456,7 @@ def _load_pyfunc(path: str) -> SparktagModel:
     threads = _threads_setting()
     # Loading copies weights and warming up runs the model: under the same thread limit as requests, since
     # torch's default pool (one thread per core) spins against a busy machine for seconds of a cold start.
-    from sparktag.ner.train import torch_threads
+    from sparktag.ner.threads import torch_threads
 
     with torch_threads(threads):
         light = LightPipeline.load(pipeline_dir)
@@ -597,7 +597,7 @@ class SparktagModel:
         )
 
     def _annotate(self, texts: list[str]) -> list[dict[str, Any]]:
-        from sparktag.ner.train import torch_threads
+        from sparktag.ner.threads import torch_threads
 
         with torch_threads(self.threads):
             return self.light.fullAnnotate(texts)
