@@ -274,18 +274,61 @@ def parse_log(path: str | Path) -> list[dict[str, Any]]:
         ``fraction`` is the validation share (``10.0%`` -> ``0.1``); values a log does not have are ``None``
         and ``labels`` is empty unless the log was extended. ``NaN`` in the log reads as ``float("nan")``.
     """
-    epochs: list[dict[str, Any]] = []
-    graph: str | None = None
-    current: dict[str, Any] | None = None
-    evaluation: dict[str, Any] | None = None
+    reader = _LogReader()
+    with open(path, encoding="utf-8") as f:
+        for raw in f:
+            line = raw.rstrip("\r\n")
+            if line.strip():
+                reader.feed(line)
+    return reader.epochs
 
-    def epoch_record(epoch: int, total: int) -> dict[str, Any]:
-        nonlocal current
-        if current is None or current["epoch"] != epoch:
-            current = {
+
+class _LogReader:
+    """Reads a log line by line: the graph, the epoch record and the evaluation being filled."""
+
+    def __init__(self) -> None:
+        self.epochs: list[dict[str, Any]] = []
+        self.graph: str | None = None
+        self.current: dict[str, Any] | None = None
+        self.evaluation: dict[str, Any] | None = None
+
+    def feed(self, line: str) -> None:
+        if m := _GRAPH.match(line):
+            self.graph = m.group(1).strip()
+        elif m := _EPOCH_START.match(line):
+            self.current = None  # a "started" line always opens a new record
+            record = self._record(int(m.group(1)), int(m.group(2)))
+            record["lr"] = float(m.group(3))
+            record["dataset_size"] = int(m.group(4))
+            self.evaluation = None
+        elif m := _EPOCH_END.match(line):
+            self._epoch_ended(m)
+        elif (m := _QUALITY.match(line)) and self.current is not None:
+            fraction = float(m.group(2)) / 100 if m.group(2) is not None else None
+            examples = int(m.group(3)) if m.group(3) is not None else None
+            self.evaluation = _new_evaluation(fraction, examples)
+            # "validation" or "test"; an old log's "Quality on train dataset" is kept under "train".
+            self.current[m.group(1)] = self.evaluation
+        elif self.evaluation is not None:
+            _read_evaluation_line(self.evaluation, line)
+
+    def _epoch_ended(self, m: re.Match[str]) -> None:
+        record = self._record(int(m.group(1)), int(m.group(2)))
+        record["elapsed_s"] = float(m.group(3))
+        record["loss"] = float(m.group(4))
+        rest = m.group("rest")
+        if a := _AVG_LOSS.search(rest):
+            record["avg_loss"] = float(a.group(1))
+        if b := _BATCHES.search(rest):
+            record["batches"] = int(b.group(1))
+        self.evaluation = None
+
+    def _record(self, epoch: int, total: int) -> dict[str, Any]:
+        if self.current is None or self.current["epoch"] != epoch:
+            self.current = {
                 "epoch": epoch,
                 "total_epochs": total,
-                "graph": graph,
+                "graph": self.graph,
                 "lr": None,
                 "dataset_size": None,
                 "elapsed_s": None,
@@ -295,55 +338,24 @@ def parse_log(path: str | Path) -> list[dict[str, Any]]:
                 "validation": None,
                 "test": None,
             }
-            epochs.append(current)
-        return current
+            self.epochs.append(self.current)
+        return self.current
 
-    with open(path, encoding="utf-8") as f:
-        for raw in f:
-            line = raw.rstrip("\r\n")
-            if not line.strip():
-                continue
-            if m := _GRAPH.match(line):
-                graph = m.group(1).strip()
-            elif m := _EPOCH_START.match(line):
-                current = None  # a "started" line always opens a new record
-                record = epoch_record(int(m.group(1)), int(m.group(2)))
-                record["lr"] = float(m.group(3))
-                record["dataset_size"] = int(m.group(4))
-                evaluation = None
-            elif m := _EPOCH_END.match(line):
-                record = epoch_record(int(m.group(1)), int(m.group(2)))
-                record["elapsed_s"] = float(m.group(3))
-                record["loss"] = float(m.group(4))
-                rest = m.group("rest")
-                if a := _AVG_LOSS.search(rest):
-                    record["avg_loss"] = float(a.group(1))
-                if b := _BATCHES.search(rest):
-                    record["batches"] = int(b.group(1))
-                evaluation = None
-            elif (m := _QUALITY.match(line)) and current is not None:
-                name = m.group(1)
-                fraction = float(m.group(2)) / 100 if m.group(2) is not None else None
-                examples = int(m.group(3)) if m.group(3) is not None else None
-                evaluation = _new_evaluation(fraction, examples)
-                # "validation" or "test"; an old log's "Quality on train dataset" is kept under "train".
-                current[name] = evaluation
-            elif evaluation is None:
-                continue
-            elif m := _EVAL_TIME.match(line):
-                evaluation["elapsed_s"] = float(m.group(1))
-            elif m := _EVAL_LOSS.match(line):
-                evaluation["loss"], evaluation["avg_loss"] = float(m.group(1)), float(m.group(2))
-            elif m := _TOTALS.match(line):
-                tp, fp, fn, n = (int(g) for g in m.groups())
-                evaluation["totals"] = {"tp": tp, "fp": fp, "fn": fn, "labels": n}
-            elif m := _AVERAGE.match(line):
-                key = m.group(1).lower()
-                evaluation[key] = {
-                    "precision": float(m.group(2)),
-                    "recall": float(m.group(3)),
-                    "f1": float(m.group(4)),
-                }
-            elif (row := _label_row(line.split("\t"))) is not None:
-                evaluation["labels"][line.split("\t")[0]] = row
-    return epochs
+
+def _read_evaluation_line(evaluation: dict[str, Any], line: str) -> None:
+    """One line of a quality block: its time, loss, totals, an average or a label's row (others are skipped)."""
+    if m := _EVAL_TIME.match(line):
+        evaluation["elapsed_s"] = float(m.group(1))
+    elif m := _EVAL_LOSS.match(line):
+        evaluation["loss"], evaluation["avg_loss"] = float(m.group(1)), float(m.group(2))
+    elif m := _TOTALS.match(line):
+        tp, fp, fn, n = (int(g) for g in m.groups())
+        evaluation["totals"] = {"tp": tp, "fp": fp, "fn": fn, "labels": n}
+    elif m := _AVERAGE.match(line):
+        evaluation[m.group(1).lower()] = {
+            "precision": float(m.group(2)),
+            "recall": float(m.group(3)),
+            "f1": float(m.group(4)),
+        }
+    elif (row := _label_row(line.split("\t"))) is not None:
+        evaluation["labels"][line.split("\t")[0]] = row

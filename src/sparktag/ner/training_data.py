@@ -121,16 +121,7 @@ class TrainingData:
             for p in train_positions.tolist():
                 example = chunk[p]
                 where = f"training example {p}" + (f" of chunk {c}" if source.streaming else "")
-                if example.tags is None:
-                    raise ValueError(f"{where} has no tags; every training sentence needs one tag per token")
-                dim = int(np.shape(example.embeddings)[1]) if np.ndim(example.embeddings) == 2 else -1
-                if self.dim is None and len(example.tokens):
-                    self.dim = dim
-                if len(example.tokens) and dim != self.dim:
-                    raise ValueError(
-                        f"{where} has word embeddings of dimension {dim} (shape {np.shape(example.embeddings)}) "
-                        f"but the first training example has dim {self.dim}; all examples need the same embeddings"
-                    )
+                self._check(example, where)
                 info.trainable += bool(example.tokens)
                 for token in example.tokens:
                     chars.update(token)
@@ -151,6 +142,19 @@ class TrainingData:
         self._cached: list[list[EncodedExample]] | None = None
         if not source.streaming:
             self._cached = list(self._encode_chunks())
+
+    def _check(self, example: NerExample, where: str) -> None:
+        """A training example has tags, and embeddings of the first example's dimension (which sets ``dim``)."""
+        if example.tags is None:
+            raise ValueError(f"{where} has no tags; every training sentence needs one tag per token")
+        dim = int(np.shape(example.embeddings)[1]) if np.ndim(example.embeddings) == 2 else -1
+        if self.dim is None and len(example.tokens):
+            self.dim = dim
+        if len(example.tokens) and dim != self.dim:
+            raise ValueError(
+                f"{where} has word embeddings of dimension {dim} (shape {np.shape(example.embeddings)}) "
+                f"but the first training example has dim {self.dim}; all examples need the same embeddings"
+            )
 
     def summary(self, fingerprint: str) -> dict[str, object]:
         """The data as a checkpoint records it (``TrainerState.data``): the fingerprint, and the sizes, tags and
