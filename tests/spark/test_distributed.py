@@ -15,11 +15,11 @@ from pyspark.ml import Pipeline
 from sparktag.annotation import from_rows
 from sparktag.annotator import BertEmbeddings, NerDLApproach, SentenceDetector, Tokenizer
 from sparktag.base import DocumentAssembler
+from sparktag.core.labels import align_labels
 from sparktag.ner.events import BatchEnded, EpochEnded, TrainingEnded, TrainingStarted
 from sparktag.ner.metrics import entity_scores
 from sparktag.spark import ner_dl
 from sparktag.spark.distributed import Slice, row_ranges
-from sparktag.spark.ner_dl import align_labels
 from sparktag.training import CoNLL
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
