@@ -38,8 +38,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 def entity_f1(model, test) -> float:
     """Entity micro-F1 of a fitted NerDLModel on the embedded test DataFrame."""
     from sparktag.annotation import from_rows
+    from sparktag.core.labels import align_labels
     from sparktag.ner.metrics import entity_scores
-    from sparktag.spark.ner_dl import align_labels
 
     gold, pred = [], []
     for row in model.transform(test).select("label", "token", "ner").collect():
@@ -82,7 +82,7 @@ def main() -> None:
     from sparktag.ner.data import NerExample
     from sparktag.ner.metrics import evaluate
     from sparktag.ner.train import train
-    from sparktag.spark.ner_dl import _examples, _featurize
+    from sparktag.spark import ner_features
     from sparktag.training import CoNLL
 
     spark = sparktag.start(master="local[2]", driver_memory="4g")
@@ -135,8 +135,10 @@ def main() -> None:
 
     # the same featurised data in-process, for the 1-ulp runs
     cols = approach(1)._feature_columns(train_emb, "parity")
-    examples = _examples(_featurize(train_emb, *cols, entities=[], name="parity"))
-    test_examples = _examples(_featurize(test_emb, *cols, entities=[], name="parity test"))
+    examples = ner_features.examples(ner_features.featurize(train_emb, *cols, entities=[], name="parity"))
+    test_examples = ner_features.examples(
+        ner_features.featurize(test_emb, *cols, entities=[], name="parity test")
+    )
     nudged_at = len(examples) // 2
     nudged = list(examples)
     e = examples[nudged_at]
