@@ -58,6 +58,9 @@ SAMPLE = ROOT / "src" / "sparktag" / "data" / "sample"
 sys.path.insert(
     0, str(ROOT / "tests" / "tracking")
 )  # servers.py and concurrent_worker.py, see the module doc
+sys.path.insert(
+    0, str(ROOT / "tests")
+)  # tiny_bert: the tiny random BERT builder is a test helper, not in the package
 
 EPOCHS = 10
 MODEL_NAME = "bench_ner"
@@ -93,13 +96,13 @@ def capture_standard_run(scratch: Path) -> StandardRun:
     """Train the tiny tagger once (no Spark) with sparktag's listener offline, and keep what it would log."""
     import torch
 
-    from sparktag.embeddings.tiny import conll_words, save_tiny_bert
     from sparktag.ner.log import NerDLLog
     from sparktag.ner.metrics import evaluate
     from sparktag.ner.train import train
     from sparktag.tracking.autolog import AutologConfig, MlflowListener
 
     from concurrent_worker import examples, fitted_pipeline, stages, tagger
+    from tiny_bert import conll_words, save_tiny_bert
 
     torch.set_num_threads(1)
     bert = save_tiny_bert(scratch / "bert", conll_words(SAMPLE / "train.conll", SAMPLE / "test.conll"))

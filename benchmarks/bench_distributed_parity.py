@@ -33,6 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "src" / "sparktag" / "data" / "sample"
 RESULTS = ROOT / "benchmarks" / "results"
+sys.path.insert(
+    0, str(ROOT / "tests")
+)  # tiny_bert: the tiny random BERT builder is a test helper, not in the package
 
 
 def entity_f1(model, test) -> float:
@@ -90,12 +93,12 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="sparktag-parity-"))
     if args.data:
         train_file, test_file = Path(args.data) / "eng.train", Path(args.data) / "eng.testa"
-        from sparktag.embeddings.transformer import resolve_pretrained
+        from sparktag.embeddings.model_folders import resolve_pretrained
 
         bert = args.model or resolve_pretrained("all_minilm_l6_v2")
         data_name = f"eng.train (first {args.limit} sentences) / eng.testa, MiniLM"
     else:
-        from sparktag.embeddings.tiny import conll_words, save_tiny_bert
+        from tiny_bert import conll_words, save_tiny_bert
 
         train_file, test_file = SAMPLE / "train.conll", SAMPLE / "test.conll"
         bert = str(save_tiny_bert(scratch / "bert", conll_words(train_file, test_file)))

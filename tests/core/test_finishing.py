@@ -24,7 +24,9 @@ def test_string_output_joins_with_the_split_symbols():
     plain = FinisherConfig(["ner"], ["tags"], output_as_array=False)
     assert finish_annotations({"ner": NER}, plain) == {"tags": "B-PER@O"}
     with_metadata = FinisherConfig(["ner"], ["tags"], output_as_array=False, include_metadata=True)
-    assert finish_annotations({"ner": NER[:1]}, with_metadata) == {"tags": "word->Maria#sentence->0#result->B-PER"}
+    assert finish_annotations({"ner": NER[:1]}, with_metadata) == {
+        "tags": "word->Maria#sentence->0#result->B-PER"
+    }
     assert finish_annotations({}, plain) == {"tags": ""}
 
 

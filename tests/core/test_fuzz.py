@@ -28,7 +28,8 @@ from sparktag.core.chunks import tags_to_chunks
 from sparktag.core.conll import ConllFormatError, document_rows, read_conll_documents
 from sparktag.core.documents import CLEANUP_MODES, assemble_document, java_trim
 from sparktag.core.ner_converter import _sentence_words, ner_converter
-from sparktag.core.sentences import SentenceDetectorConfig, _protect, _SingleQuoted, detect_sentences
+from sparktag.core.sentence_rules import _protect, _SingleQuoted
+from sparktag.core.sentences import SentenceDetectorConfig, detect_sentences
 from sparktag.core.tokens import TokenizerConfig, tokenize
 from sparktag.spark.stage import AnnotateFn, AnnotatorModel
 from sparktag.training import CoNLL

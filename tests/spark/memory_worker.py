@@ -14,9 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sys
 import threading
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for tiny_bert (run here as a script)
 
 SAMPLE = Path(__file__).resolve().parents[2] / "src" / "sparktag" / "data" / "sample" / "train.conll"
 
@@ -75,8 +78,9 @@ def main() -> None:
 
     import sparktag
     from sparktag.annotator import NerDLApproach, WordEmbeddings
-    from sparktag.embeddings.tiny import conll_words
     from sparktag.training import CoNLL
+
+    from tiny_bert import conll_words
 
     rng = random.Random(0)
     vectors = folder / "vectors.txt"

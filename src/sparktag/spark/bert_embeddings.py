@@ -123,7 +123,7 @@ class BertEmbeddings(
         cls, name: str = "all_minilm_l6_v2", lang: str = "en", remote_loc: str | None = None
     ) -> BertEmbeddings:
         """Load a model by name from the local model cache (``$SPARKTAG_MODELS``); never downloads."""
-        from sparktag.embeddings.transformer import resolve_pretrained
+        from sparktag.embeddings.model_folders import resolve_pretrained
 
         stage = cls.loadSavedModel(resolve_pretrained(name, lang))
         return stage._set(storageRef=name)

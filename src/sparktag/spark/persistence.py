@@ -344,14 +344,14 @@ def _write_metadata(path: str, line: str) -> None:
 def load_pretrained_stage(cls: type, name: str, lang: str) -> Any:
     """The saved ``cls`` stage called ``name`` in the local model folder (``pretrained()`` of a saved stage).
 
-    Looks where ``BertEmbeddings.pretrained`` looks (:func:`sparktag.embeddings.transformer.resolve_pretrained`):
+    Looks where ``BertEmbeddings.pretrained`` looks (:func:`sparktag.embeddings.model_folders.resolve_pretrained`):
     ``<models>/<name>_<lang>/``, then ``<models>/<name>/``. Loads without Spark.
 
     Raises:
         FileNotFoundError: no such folder; the message says where to put one and how to make it.
         TypeError: the folder holds another kind of stage.
     """
-    from sparktag.embeddings.transformer import models_dir, resolve_pretrained
+    from sparktag.embeddings.model_folders import models_dir, resolve_pretrained
 
     root = models_dir()
     target = root / f"{name}_{lang}"
