@@ -26,7 +26,8 @@ from sparktag.annotator import BertEmbeddings, NerConverter, SentenceDetector, T
 from sparktag.base import DocumentAssembler, LightPipeline
 from sparktag.core.chunks import tags_to_chunks
 from sparktag.core.conll import ConllFormatError, document_rows, read_conll_documents
-from sparktag.core.documents import CLEANUP_MODES, assemble_document, java_trim
+from sparktag.core.documents import CLEANUP_MODES, assemble_document
+from sparktag.core.jvm import java_trim
 from sparktag.core.ner_converter import _sentence_words, ner_converter
 from sparktag.core.sentence_rules import _protect, _SingleQuoted
 from sparktag.core.sentences import SentenceDetectorConfig, detect_sentences

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sparktag.annotation import Annotation
-from sparktag.core.java_numbers import float32, java_float_str
+from sparktag.core.jvm import float32, java_float_str
 from sparktag.core.ner_converter import ner_converter
 
 

@@ -28,11 +28,10 @@ from dataclasses import dataclass
 
 from sparktag.annotation import Annotation, AnnotatorType
 from sparktag.core.chunks import iob1_to_iob2, is_iob_tag
+from sparktag.core.jvm import java_trim
 
 DOCSTART = "-DOCSTART-"
 
-# Java's String.trim() strips every char <= U+0020 (so \r from CRLF files, tabs, spaces) and nothing else.
-_JAVA_TRIM_CHARS = "".join(chr(c) for c in range(0x21))
 _SURROUNDING_HYPHENS = re.compile(r"-(.+)-")
 _GLOB_CHARS = re.compile(r"[*?\[]")
 # Spark NLP appends System.lineSeparator twice between sentences when explodeSentences is false (Linux: \n).
@@ -242,7 +241,7 @@ def _parse_lines(
             ) from None
         if line_no == 1:
             decoded = decoded.removeprefix("\ufeff")
-        line = decoded.strip(_JAVA_TRIM_CHARS)
+        line = java_trim(decoded)  # so \r from CRLF files, tabs, spaces; nothing else
         items = line.split(delimiter)
 
         if items[0] == DOCSTART or line.startswith(DOCSTART + " "):
@@ -285,7 +284,7 @@ def _parse_token(
         plural = "column" if len(items) == 1 else "columns"
         raise ConllFormatError(f"{path}:{line_no}: token line has {len(items)} {plural}, {which}")
     word = items[0]
-    if not word.strip(_JAVA_TRIM_CHARS):
+    if not java_trim(word):
         raise ConllFormatError(
             f"{path}:{line_no}: the token (first column) is empty; remove the leading delimiter"
         )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sparktag.annotation import Annotation, AnnotatorType
-from sparktag.core.java_numbers import java_float_str
+from sparktag.core.jvm import java_float_str
 
 EMBEDDING_TYPES = (AnnotatorType.WORD_EMBEDDINGS, AnnotatorType.SENTENCE_EMBEDDINGS)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sparktag.annotation import Annotation, AnnotatorType
 from sparktag.core.chunks import is_iob_tag, tags_to_chunks
-from sparktag.core.java_numbers import float32, java_float_str
+from sparktag.core.jvm import float32, java_float_str
 
 
 @dataclass

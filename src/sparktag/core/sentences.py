@@ -29,13 +29,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sparktag.annotation import Annotation, AnnotatorType
+from sparktag.core.jvm import java_trim
 from sparktag.core.sentence_rules import compile_passes, sentence_spans, symbolize
 
 CUSTOM_BOUNDS_STRATEGIES: tuple[str, ...] = ("none", "prepend", "append")
 
 # Java's String.trim strips every char <= U+0020; Python's str.strip would also strip U+00A0, U+3000...
 _JAVA_TRIM_MAX = " "
-_JAVA_TRIM_CHARS = "".join(chr(c) for c in range(0x21))
 
 
 @dataclass
@@ -102,7 +102,7 @@ def split_sentences(text: str, config: SentenceDetectorConfig) -> list[tuple[int
         >>> split_sentences("Hi Mr. Smith. Bye!", SentenceDetectorConfig())
         [(0, 13), (14, 18)]
     """
-    if not text.strip(_JAVA_TRIM_CHARS):
+    if not java_trim(text):
         return []
     passes = compile_passes(
         config.use_abbreviations,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sparktag.core.java_numbers import float32, java_float_str
+from sparktag.core.jvm import float32, java_float_str
 
 # Outputs of java.lang.Float.toString on OpenJDK 17 for these values (rounded to float first).
 JAVA_FLOAT_STRINGS = [

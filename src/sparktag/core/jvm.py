@@ -1,10 +1,27 @@
-"""Numbers as the JVM holds and prints them: Spark NLP computes confidences and scores in ``Float`` (32 bit)
-and prints them, and the vectors Finisher joins, with ``Float.toString``."""
+"""What the JVM does differently from Python, where Spark NLP's output depends on it.
+
+Spark NLP computes confidences and scores in ``Float`` (32 bit) and prints them, and the vectors Finisher joins,
+with ``Float.toString`` (:func:`float32`, :func:`java_float_str`); it trims text with ``String.trim``, which
+strips every char ``<= U+0020`` where Python's ``str.strip`` strips Unicode whitespace (:func:`java_trim`).
+"""
 
 from __future__ import annotations
 
 import math
 import struct
+
+# Chars Java's String.trim removes: every code point <= U+0020 (space and the C0 controls).
+JAVA_TRIM_CHARS = "".join(chr(c) for c in range(0x21))
+
+
+def java_trim(text: str) -> str:
+    """Strip leading and trailing chars ``<= U+0020``, exactly as Java's ``String.trim``.
+
+    Example:
+        >>> java_trim(" a b\\x00 "), java_trim("\\u00a0a\\u00a0")
+        ('a b', '\\xa0a\\xa0')
+    """
+    return text.strip(JAVA_TRIM_CHARS)
 
 
 def float32(value: float) -> float:
