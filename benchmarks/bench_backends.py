@@ -55,7 +55,7 @@ os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")  # no "V
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "src" / "sparktag" / "data" / "sample"
-# servers.py and concurrent_worker.py (tests/tracking), and the process helpers they use (tests/)
+# servers.py and concurrent_worker.py (tests/tracking), and what they use from tests/ (process helpers, tiny_bert)
 sys.path[:0] = [str(ROOT / "tests" / "tracking"), str(ROOT / "tests")]
 
 EPOCHS = 10
@@ -92,13 +92,13 @@ def capture_standard_run(scratch: Path) -> StandardRun:
     """Train the tiny tagger once (no Spark) with sparktag's listener offline, and keep what it would log."""
     import torch
 
-    from sparktag.embeddings.tiny import conll_words, save_tiny_bert
     from sparktag.ner.log import NerDLLog
     from sparktag.ner.metrics import evaluate
     from sparktag.ner.train import train
     from sparktag.tracking.autolog import AutologConfig, MlflowListener
 
     from concurrent_worker import examples, fitted_pipeline, stages, tagger
+    from tiny_bert import conll_words, save_tiny_bert
 
     torch.set_num_threads(1)
     bert = save_tiny_bert(scratch / "bert", conll_words(SAMPLE / "train.conll", SAMPLE / "test.conll"))

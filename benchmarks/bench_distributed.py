@@ -32,6 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "src" / "sparktag" / "data" / "sample"
 RESULTS = ROOT / "benchmarks" / "results"
+sys.path.insert(
+    0, str(ROOT / "tests")
+)  # tiny_bert: the tiny random BERT builder is a test helper, not in the package
 
 # Assumed network for the projection: 10 Gbit/s Ethernet, the usual NIC of mid-size cloud VMs (AWS m5/m6i
 # 4xlarge "up to 10 Gbps", GCP n2 standard 10-16 Gbps); gloo over TCP reaches ~80% of it. Per-message
@@ -118,8 +121,9 @@ def main() -> None:
     import sparktag
     from sparktag.annotator import BertEmbeddings, NerDLApproach, SentenceDetector, Tokenizer
     from sparktag.base import DocumentAssembler
-    from sparktag.embeddings.tiny import conll_words, save_tiny_bert
     from sparktag.training import CoNLL
+
+    from tiny_bert import conll_words, save_tiny_bert
 
     spark = sparktag.start(master="local[2]", driver_memory="2g")
     spark.sparkContext.setLogLevel("ERROR")

@@ -33,13 +33,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "src" / "sparktag" / "data" / "sample"
 RESULTS = ROOT / "benchmarks" / "results"
+sys.path.insert(
+    0, str(ROOT / "tests")
+)  # tiny_bert: the tiny random BERT builder is a test helper, not in the package
 
 
 def entity_f1(model, test) -> float:
     """Entity micro-F1 of a fitted NerDLModel on the embedded test DataFrame."""
     from sparktag.annotation import from_rows
+    from sparktag.core.labels import align_labels
     from sparktag.ner.metrics import entity_scores
-    from sparktag.spark.ner_dl import align_labels
 
     gold, pred = [], []
     for row in model.transform(test).select("label", "token", "ner").collect():
@@ -82,7 +85,7 @@ def main() -> None:
     from sparktag.ner.data import NerExample
     from sparktag.ner.metrics import evaluate
     from sparktag.ner.train import train
-    from sparktag.spark.ner_dl import _examples, _featurize
+    from sparktag.spark import ner_features
     from sparktag.training import CoNLL
 
     spark = sparktag.start(master="local[2]", driver_memory="4g")
@@ -90,12 +93,12 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="sparktag-parity-"))
     if args.data:
         train_file, test_file = Path(args.data) / "eng.train", Path(args.data) / "eng.testa"
-        from sparktag.embeddings.transformer import resolve_pretrained
+        from sparktag.embeddings.model_folders import resolve_pretrained
 
         bert = args.model or resolve_pretrained("all_minilm_l6_v2")
         data_name = f"eng.train (first {args.limit} sentences) / eng.testa, MiniLM"
     else:
-        from sparktag.embeddings.tiny import conll_words, save_tiny_bert
+        from tiny_bert import conll_words, save_tiny_bert
 
         train_file, test_file = SAMPLE / "train.conll", SAMPLE / "test.conll"
         bert = str(save_tiny_bert(scratch / "bert", conll_words(train_file, test_file)))
@@ -135,8 +138,10 @@ def main() -> None:
 
     # the same featurised data in-process, for the 1-ulp runs
     cols = approach(1)._feature_columns(train_emb, "parity")
-    examples = _examples(_featurize(train_emb, *cols, entities=[], name="parity"))
-    test_examples = _examples(_featurize(test_emb, *cols, entities=[], name="parity test"))
+    examples = ner_features.examples(ner_features.featurize(train_emb, *cols, entities=[], name="parity"))
+    test_examples = ner_features.examples(
+        ner_features.featurize(test_emb, *cols, entities=[], name="parity test")
+    )
     nudged_at = len(examples) // 2
     nudged = list(examples)
     e = examples[nudged_at]

@@ -84,7 +84,7 @@ def main() -> None:
     import sparktag
     from sparktag.annotator import BertEmbeddings, SentenceDetector, TokenizerModel
     from sparktag.base import DocumentAssembler, LightPipeline
-    from sparktag.embeddings.transformer import resolve_pretrained
+    from sparktag.embeddings.model_folders import resolve_pretrained
     from sparktag.training import CoNLL
 
     torch.set_num_threads(2)

@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from sparktag.embeddings.transformer import EncoderConfig, TransformerEncoder, resolve_pretrained
+    from sparktag.embeddings.model_folders import resolve_pretrained
+    from sparktag.embeddings.transformer import EncoderConfig, TransformerEncoder
 
     torch.set_num_threads(args.threads)
     sentences = read_sentences(args.data_dir / "eng.testa", args.limit)

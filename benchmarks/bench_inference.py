@@ -162,7 +162,7 @@ def cluster_main(args: argparse.Namespace) -> None:
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "cluster"))
-    from sparktag.embeddings.transformer import resolve_pretrained
+    from sparktag.embeddings.model_folders import resolve_pretrained
     from sparktag.training import CoNLL
 
     from standalone import standalone_cluster
@@ -265,7 +265,7 @@ def main() -> None:
     import torch
 
     from sparktag.base import LightPipeline
-    from sparktag.embeddings.transformer import resolve_pretrained
+    from sparktag.embeddings.model_folders import resolve_pretrained
     from sparktag.training import CoNLL
 
     data = Path(args.data_dir)

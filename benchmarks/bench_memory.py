@@ -29,6 +29,8 @@ from pathlib import Path
 
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 SAMPLE = Path(__file__).resolve().parents[1] / "src" / "sparktag" / "data" / "sample"
+# tiny_bert: the tiny random BERT builder is a test helper, not in the package
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 
 def synthetic_conll(path: Path, n_sentences: int, seed: int = 0) -> int:
@@ -47,7 +49,7 @@ def synthetic_conll(path: Path, n_sentences: int, seed: int = 0) -> int:
 
 
 def vectors_file(path: Path, dim: int) -> None:
-    from sparktag.embeddings.tiny import conll_words
+    from tiny_bert import conll_words
 
     rng = random.Random(1)
     with path.open("w", encoding="utf-8") as f:

@@ -37,8 +37,8 @@ def main() -> None:
     from sparktag.annotation import from_rows
     from sparktag.annotator import BertEmbeddings, NerDLApproach, SentenceDetector, Tokenizer
     from sparktag.base import DocumentAssembler, LightPipeline
+    from sparktag.core.labels import align_labels
     from sparktag.ner.metrics import entity_scores, token_scores
-    from sparktag.spark.ner_dl import align_labels
     from sparktag.training import CoNLL
 
     spark = sparktag.start(master="local[2]")

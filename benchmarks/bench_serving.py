@@ -44,6 +44,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 SENTENCE = "Halden Steel agreed to buy a stake in Fennick Motors for 58.27 billion euros ."
 MODEL_NAME = "bench_ner"
 SAMPLE = Path(__file__).resolve().parents[1] / "src" / "sparktag" / "data" / "sample"
+# tiny_bert: the tiny random BERT builder is a test helper, not in the package
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 
 def train_tiny_pipeline(folder: Path) -> Path:
@@ -53,8 +55,9 @@ def train_tiny_pipeline(folder: Path) -> Path:
     import sparktag
     from sparktag.annotator import BertEmbeddings, NerConverter, NerDLApproach, SentenceDetector, Tokenizer
     from sparktag.base import DocumentAssembler
-    from sparktag.embeddings.tiny import conll_words, save_tiny_bert
     from sparktag.training import CoNLL
+
+    from tiny_bert import conll_words, save_tiny_bert
 
     bert = save_tiny_bert(folder / "bert", conll_words(SAMPLE / "train.conll"))
 

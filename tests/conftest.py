@@ -56,7 +56,7 @@ def sample_dir() -> Path:
 
 def sample_words() -> list[str]:
     """Every distinct token of the bundled sample, in first-seen order."""
-    from sparktag.embeddings.tiny import conll_words
+    from tiny_bert import conll_words
 
     return conll_words(SAMPLE_DIR / "train.conll", SAMPLE_DIR / "test.conll")
 
@@ -64,7 +64,7 @@ def sample_words() -> list[str]:
 @pytest.fixture(scope="session")
 def sample_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random 1-layer BERT (hidden 32) whose vocab holds every sample word, saved as an HF folder."""
-    from sparktag.embeddings.tiny import save_tiny_bert
+    from tiny_bert import save_tiny_bert
 
     return save_tiny_bert(tmp_path_factory.mktemp("sample_bert"), sample_words())
 

@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from sparktag.annotation import Annotation, AnnotatorType
+from sparktag.annotation import Annotation
 from sparktag.spark.stage import AnnotateFn, AnnotatorStage
 
 # texts per call of a stage function: enough for length-sorted batches, memory still bounded
@@ -173,14 +173,9 @@ class LightPipeline:
         return simple[0] if isinstance(target, str) else simple
 
     def _result(self, a: Annotation) -> str:
-        if self.parse_embeddings and a.annotator_type in (
-            AnnotatorType.WORD_EMBEDDINGS,
-            AnnotatorType.SENTENCE_EMBEDDINGS,
-        ):
-            from sparktag.spark.finisher import java_float_string
+        from sparktag.core.finishing import annotation_result
 
-            return " ".join(java_float_string(x) for x in a.embeddings)
-        return a.result
+        return annotation_result(a, " ", self.parse_embeddings)
 
     def finish(self, target: str | Sequence[str]) -> dict[str, Any] | list[dict[str, Any]]:
         """The columns the pipeline's Finisher / EmbeddingsFinisher stages write, with the values Spark gives.

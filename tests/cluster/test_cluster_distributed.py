@@ -18,7 +18,7 @@ EPOCHS = 20  # as jobs/distributed.py
 
 
 def test_two_workers_train_like_the_driver(cluster, tmp_path: Path) -> None:
-    from sparktag.embeddings.tiny import conll_words, save_tiny_bert
+    from tiny_bert import conll_words, save_tiny_bert
 
     # the inputs the executors read live on the shared storage, as they would on a cluster
     sample = cluster.shared / "sample"

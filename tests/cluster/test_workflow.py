@@ -67,7 +67,7 @@ def job_config(driver: Path, shared: Path, data: Path, bert: Path, vectors: Path
 @pytest.fixture(scope="module")
 def answers(cluster, tmp_path_factory: pytest.TempPathFactory, sample_bert_dir: Path) -> dict[str, Any]:
     """The workflow's answers on the cluster and in local[2], the two drivers run side by side."""
-    from sparktag.embeddings.tiny import conll_words
+    from tiny_bert import conll_words
 
     data = cluster.shared / "conll"
     data.mkdir(exist_ok=True)

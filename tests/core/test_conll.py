@@ -11,7 +11,6 @@ from sparktag.annotation import Annotation
 from sparktag.core.conll import (
     ConllFormatError,
     document_rows,
-    iob1_to_iob2,
     parse_conll_lines,
     read_conll_documents,
     resolve_paths,
@@ -163,26 +162,6 @@ def test_iob2_input_reads_unchanged_with_or_without_to_iob2(tmp_path: Path) -> N
     for to_iob2 in (False, True):
         (row,) = rows_of(path, to_iob2=to_iob2)
         assert [a.result for a in row["label"]] == ["B-PER", "I-PER", "O", "B-LOC"]  # type: ignore[attr-defined]
-
-
-@pytest.mark.parametrize(
-    ("tags", "expected"),
-    [
-        (["I-PER", "I-PER", "O", "I-LOC"], ["B-PER", "I-PER", "O", "B-LOC"]),
-        (["I-PER", "B-PER", "I-PER"], ["B-PER", "B-PER", "I-PER"]),
-        (["I-PER", "I-ORG"], ["B-PER", "B-ORG"]),
-        (["B-LOC", "I-LOC", "O", "B-LOC"], ["B-LOC", "I-LOC", "O", "B-LOC"]),
-        (["S-PER", "B-ORG", "E-ORG", "I-ORG"], ["B-PER", "B-ORG", "I-ORG", "B-ORG"]),
-        ([], []),
-    ],
-)
-def test_iob1_to_iob2(tags: list[str], expected: list[str]) -> None:
-    assert iob1_to_iob2(tags) == expected
-
-
-def test_iob1_to_iob2_rejects_a_non_iob_tag() -> None:
-    with pytest.raises(ValueError, match="'PER' is not an IOB tag"):
-        iob1_to_iob2(["PER"])
 
 
 def test_documents_carry_file_line_numbers_and_indices(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 import pytest
 
 from sparktag.annotation import Annotation
-from sparktag.core.documents import CLEANUP_MODES, assemble_document, clean_text, java_trim
+from sparktag.core.documents import CLEANUP_MODES, assemble_document, clean_text
+from sparktag.core.jvm import java_trim
 
 # One text exercising every mode: real tabs/newlines, and "stringified" ones (a backslash + letter).
 MIXED = " a\tb\n\nc \\n d\\r\\ne\\tf  "

@@ -24,10 +24,13 @@ from hypothesis import strategies as st
 from sparktag.annotation import Annotation, AnnotatorType, from_rows
 from sparktag.annotator import BertEmbeddings, NerConverter, SentenceDetector, TokenizerModel
 from sparktag.base import DocumentAssembler, LightPipeline
-from sparktag.core.chunks import _sentence_words, ner_converter, tags_to_chunks
+from sparktag.core.chunks import tags_to_chunks
 from sparktag.core.conll import ConllFormatError, document_rows, read_conll_documents
-from sparktag.core.documents import CLEANUP_MODES, assemble_document, java_trim
-from sparktag.core.sentences import SentenceDetectorConfig, _protect, _SingleQuoted, detect_sentences
+from sparktag.core.documents import CLEANUP_MODES, assemble_document
+from sparktag.core.jvm import java_trim
+from sparktag.core.ner_converter import _sentence_words, ner_converter
+from sparktag.core.sentence_rules import _protect, _SingleQuoted
+from sparktag.core.sentences import SentenceDetectorConfig, detect_sentences
 from sparktag.core.tokens import TokenizerConfig, tokenize
 from sparktag.spark.stage import AnnotateFn, AnnotatorModel
 from sparktag.training import CoNLL

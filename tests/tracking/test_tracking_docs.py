@@ -68,7 +68,7 @@ def databases():
 
 
 def test_every_command_of_the_tracking_guide_runs(tmp_path, databases):
-    from sparktag.embeddings.tiny import conll_words, save_tiny_bert
+    from tiny_bert import conll_words, save_tiny_bert
 
     for tool in ("mariadb", "createdb", "curl"):
         if not _on_path(tool):

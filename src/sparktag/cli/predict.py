@@ -30,7 +30,7 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 def entities(row: dict, ner_col: str = "ner") -> list[tuple[str, str, int, int]]:
     """``(text, type, begin, end)`` of each entity in one LightPipeline ``fullAnnotate`` row."""
-    from sparktag.core.chunks import ner_converter
+    from sparktag.core.ner_converter import ner_converter
 
     sentence_col = next((c for c in ("sentence", "sentences", "document") if c in row), "document")
     token_col = next((c for c in ("token", "tokens") if c in row), "token")

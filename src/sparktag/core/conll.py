@@ -27,12 +27,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from sparktag.annotation import Annotation, AnnotatorType
+from sparktag.core.chunks import iob1_to_iob2, is_iob_tag
+from sparktag.core.jvm import java_trim
 
 DOCSTART = "-DOCSTART-"
 
-# Java's String.trim() strips every char <= U+0020 (so \r from CRLF files, tabs, spaces) and nothing else.
-_JAVA_TRIM_CHARS = "".join(chr(c) for c in range(0x21))
-_IOB_LABEL = re.compile(r"O|[BIES]-.+")
 _SURROUNDING_HYPHENS = re.compile(r"-(.+)-")
 _GLOB_CHARS = re.compile(r"[*?\[]")
 # Spark NLP appends System.lineSeparator twice between sentences when explodeSentences is false (Linux: \n).
@@ -114,35 +113,6 @@ def resolve_paths(path: str) -> list[str]:
     raise FileNotFoundError(
         f"CoNLL path {path!r} does not exist (give a file, a folder or a glob like 'dir/*')"
     )
-
-
-def iob1_to_iob2(tags: list[str]) -> list[str]:
-    """Rewrite one sentence's tags so every entity starts with ``B-`` (IOB1 -> IOB2).
-
-    ``I-X`` (or ``E-X``) that does not continue an entity of type ``X`` becomes ``B-X``; ``S-X`` becomes
-    ``B-X`` and ``E-X`` inside an entity becomes ``I-X``, so IOB2 and BIOES input come out as IOB2 too.
-
-    Example:
-        >>> iob1_to_iob2(["I-PER", "I-PER", "O", "I-LOC", "B-LOC"])
-        ['B-PER', 'I-PER', 'O', 'B-LOC', 'B-LOC']
-    """
-    out: list[str] = []
-    previous_type: str | None = None  # entity type of the previous tag, None after O or a sentence start
-    for tag in tags:
-        if tag == "O":
-            out.append(tag)
-            previous_type = None
-            continue
-        prefix, sep, entity_type = tag.partition("-")
-        if not sep or prefix not in ("B", "I", "E", "S"):
-            raise ValueError(f"tag {tag!r} is not an IOB tag; expected 'O' or B-/I-/E-/S-<type>")
-        if prefix in ("B", "S") or previous_type != entity_type:
-            out.append(f"B-{entity_type}")
-        else:
-            out.append(f"I-{entity_type}")
-        # an entity ends at E- or S-, so a following I- of the same type starts a new one
-        previous_type = None if prefix in ("E", "S") else entity_type
-    return out
 
 
 def read_conll_documents(
@@ -271,7 +241,7 @@ def _parse_lines(
             ) from None
         if line_no == 1:
             decoded = decoded.removeprefix("\ufeff")
-        line = decoded.strip(_JAVA_TRIM_CHARS)
+        line = java_trim(decoded)  # so \r from CRLF files, tabs, spaces; nothing else
         items = line.split(delimiter)
 
         if items[0] == DOCSTART or line.startswith(DOCSTART + " "):
@@ -314,12 +284,12 @@ def _parse_token(
         plural = "column" if len(items) == 1 else "columns"
         raise ConllFormatError(f"{path}:{line_no}: token line has {len(items)} {plural}, {which}")
     word = items[0]
-    if not word.strip(_JAVA_TRIM_CHARS):
+    if not java_trim(word):
         raise ConllFormatError(
             f"{path}:{line_no}: the token (first column) is empty; remove the leading delimiter"
         )
     label = items[label_index]
-    if not _IOB_LABEL.fullmatch(label):
+    if not is_iob_tag(label):
         raise ConllFormatError(
             f"{path}:{line_no}: label {label!r} in column {label_index} is not an IOB tag (expected 'O' or "
             f"B-/I-/E-/S-<type>); check conllLabelIndex, or prefix bare labels with I-"

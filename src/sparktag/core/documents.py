@@ -2,7 +2,7 @@
 
 The regular expressions below are Spark NLP's ``cleanupMode`` rules, written with Java's defaults in mind:
 ``re.ASCII`` makes ``\\s`` the ASCII set ``[ \\t\\n\\x0b\\f\\r]`` exactly as ``java.util.regex`` does, and
-:func:`java_trim` strips what ``String.trim`` strips (every char ``<= U+0020``), so a non-breaking space or
+:func:`sparktag.core.jvm.java_trim` strips what ``String.trim`` strips (every char ``<= U+0020``), so a non-breaking space or
 an ideographic space survives cleanup as it does in Spark NLP.
 
 The ``*_full`` modes also target *stringified* escapes: the two characters ``\\`` ``n`` (and ``\\r``,
@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 
 from sparktag.annotation import Annotation, AnnotatorType
+from sparktag.core.jvm import java_trim
 
 CLEANUP_MODES: tuple[str, ...] = (
     "disabled",
@@ -27,9 +28,6 @@ CLEANUP_MODES: tuple[str, ...] = (
     "delete_full",
 )
 
-# Chars Java's String.trim removes: every code point <= U+0020 (space and the C0 controls).
-_JAVA_TRIM_CHARS = "".join(chr(c) for c in range(0x21))
-
 # A stringified escape is a literal backslash followed by r, n or t ("\\n" in Python source).
 _WS = re.compile(r"\s", re.ASCII)
 _WS_OR_STRINGIFIED = re.compile(r"\s|(?:\\r)?(?:\\n)|(?:\\t)", re.ASCII)
@@ -40,11 +38,6 @@ _WS_RUN_OR_STRINGIFIED = re.compile(r"\s+|(?:\\r)*(?:\\n)+|(?:\\t)+", re.ASCII)
 _WS_BEFORE_NL_TAB = re.compile(r"\s[\n\t]", re.ASCII)
 _WS_BEFORE_NL_TAB_OR_STRINGIFIED = re.compile(r"\s(?:\n|\t|(?:\\r)?(?:\\n)|(?:\\t))", re.ASCII)
 _STRINGIFIED = re.compile(r"(?:\\r)?(?:\\n)|(?:\\t)")
-
-
-def java_trim(text: str) -> str:
-    """Strip leading and trailing chars ``<= U+0020``, exactly as Java's ``String.trim``."""
-    return text.strip(_JAVA_TRIM_CHARS)
 
 
 _CLEANERS: dict[str, Callable[[str], str]] = {

@@ -370,3 +370,18 @@ def tokenize(sentences: Sequence[Annotation], config: TokenizerConfig) -> list[A
                         )
                     )
     return out
+
+
+def tokens_by_sentence(tokens: Sequence[Annotation]) -> list[list[Annotation]]:
+    """One row's tokens grouped by their ``sentence`` metadata (``"0"`` when missing), sentences in order of
+    first appearance: what an embedding model or a tagger reads as one sentence.
+
+    Example:
+        >>> tokens = [Annotation("token", i, i, w, {"sentence": s}) for i, (w, s) in enumerate("a0 b0 c1".split())]
+        >>> [[t.result for t in group] for group in tokens_by_sentence(tokens)]
+        [['a', 'b'], ['c']]
+    """
+    groups: dict[str, list[Annotation]] = {}
+    for token in tokens:
+        groups.setdefault(token.metadata.get("sentence", "0"), []).append(token)
+    return list(groups.values())

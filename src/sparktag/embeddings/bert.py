@@ -209,3 +209,59 @@ class PlainBert:
 def _bfloat16_linear(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     """``x @ weight.T + bias`` with bfloat16 inputs and weights (oneDNN's bf16 kernels), float32 out."""
     return functional.linear(x.bfloat16(), weight, bias).float()
+
+
+def plain_bert_parts(files: dict[str, bytes]) -> dict[str, Any] | None:
+    """What ``TransformerEncoder`` needs to run a saved BERT here, without transformers; None if it cannot.
+
+    The model runs on :class:`PlainBert`, the words are split with the ``tokenizers`` library alone. None for
+    another architecture (:func:`unsupported`), tokenizer class or file layout. The files are what
+    ``TransformerEncoder.to_files`` wrote, so ``tokenizer.json`` holds the very tokenizer transformers ran;
+    encoding pre-split words with it is what a fast tokenizer's ``__call__`` does (no truncation, no padding,
+    special tokens read as text).
+
+    Returns:
+        the keyword arguments of ``TransformerEncoder._setup`` but ``files``: ``forward``, ``encode_words``,
+        ``special``, ``pad_id``, ``unk_id``, ``dimension``, ``max_positions``.
+    """
+    import json
+
+    from sparktag.embeddings.model_folders import token_text, usable_positions
+
+    if not {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"} <= set(files):
+        return None
+    config = json.loads(files["config.json"])
+    tokenizer_config = json.loads(files["tokenizer_config.json"])
+    if unsupported(config) is not None:
+        return None
+    if tokenizer_config.get("tokenizer_class") not in ("BertTokenizer", "BertTokenizerFast"):
+        return None
+    pad_token, unk_token = (token_text(tokenizer_config.get(k)) for k in ("pad_token", "unk_token"))
+    if pad_token is None or unk_token is None:
+        return None
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_str(files["tokenizer.json"].decode("utf-8"))
+    pad_id, unk_id = tokenizer.token_to_id(pad_token), tokenizer.token_to_id(unk_token)
+    if pad_id is None or unk_id is None:
+        return None
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    tokenizer.encode_special_tokens = False
+    model = PlainBert.from_files(config, files["model.safetensors"])
+    return {
+        "forward": model,
+        "encode_words": lambda words: tokenizer.encode_batch(
+            words, is_pretokenized=True, add_special_tokens=False
+        ),
+        "special": tokenizer.encode(["a"], is_pretokenized=True, add_special_tokens=True),
+        "pad_id": pad_id,
+        "unk_id": unk_id,
+        "dimension": model.hidden_size,
+        "max_positions": usable_positions(
+            model.max_position_embeddings,
+            "bert",
+            int(config.get("pad_token_id") or 0),
+            tokenizer_config.get("model_max_length"),
+        ),
+    }

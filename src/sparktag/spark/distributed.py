@@ -1,6 +1,6 @@
 """NerDLApproach on several executors (``setNumWorkers(n)``): pyspark's TorchDistributor runs one gloo rank per task.
 
-1. The featurised sentences (tokens, tags, float32 vectors: what ``_featurize`` makes in Spark) are written as
+1. The featurised sentences (tokens, tags, float32 vectors: what ``ner_features.featurize`` makes in Spark) are written as
    parquet where every executor can read them: the SparkContext's checkpoint dir (``sc.setCheckpointDir``,
    which cluster users point at HDFS/S3/DBFS), or a local temp folder when the master is ``local``.
 2. The rows, in file-name order (the DataFrame's order, as single-process training reads it), are cut into n
@@ -97,9 +97,9 @@ def _write_parquet(records: Any, uri: str) -> list[tuple[str, int]]:
     """Write records as parquet; the (file URI, rows) of every non-empty file, in name (= partition) order."""
     from pyspark.sql.functions import input_file_name
 
-    from sparktag.spark.ner_dl import _ROW_GROUP_BYTES
+    from sparktag.spark.ner_features import ROW_GROUP_BYTES
 
-    records.write.mode("overwrite").option("parquet.block.size", _ROW_GROUP_BYTES).parquet(uri)
+    records.write.mode("overwrite").option("parquet.block.size", ROW_GROUP_BYTES).parquet(uri)
     spark = records.sparkSession
     rows = spark.read.parquet(uri).groupBy(input_file_name().alias("file")).count().collect()
     return sorted((r["file"], int(r["count"])) for r in rows if r["count"])
@@ -132,7 +132,7 @@ def _parquet_batches(slices: Sequence[Slice]) -> Iterator[Any]:
     import pyarrow.fs as pafs
     import pyarrow.parquet as pq
 
-    from sparktag.spark.ner_dl import _READ_ROWS
+    from sparktag.spark.ner_features import READ_ROWS
 
     for part in slices:
         if part.uri.startswith("file:"):
@@ -152,7 +152,7 @@ def _parquet_batches(slices: Sequence[Slice]) -> Iterator[Any]:
                     groups.append(g)
                 seen += n
             row = first
-            for batch in parquet.iter_batches(batch_size=_READ_ROWS, row_groups=groups, use_threads=False):
+            for batch in parquet.iter_batches(batch_size=READ_ROWS, row_groups=groups, use_threads=False):
                 lo, hi = max(part.start - row, 0), min(part.stop - row, batch.num_rows)
                 row += batch.num_rows
                 if lo < hi:
@@ -163,10 +163,10 @@ def _parquet_batches(slices: Sequence[Slice]) -> Iterator[Any]:
 
 def shard_source(slices: Sequence[Slice], streaming: bool) -> Any:
     """A rank's training data: its examples in memory, or a chunk factory streaming them every epoch."""
-    from sparktag.spark.ner_dl import _records_to_examples, example_chunks
+    from sparktag.spark.ner_features import example_chunks, records_to_examples
 
     if not streaming:
-        return [e for batch in _parquet_batches(slices) for e in _records_to_examples(batch)]
+        return [e for batch in _parquet_batches(slices) for e in records_to_examples(batch)]
 
     def chunks() -> Iterator[list[Any]]:
         return example_chunks(_parquet_batches(slices))
@@ -180,7 +180,7 @@ def _train_rank(spec: RankSpec) -> dict[str, Any] | None:
     from sparktag.ner.metrics import evaluate
     from sparktag.ner.model_files import to_files
     from sparktag.ner.train import train
-    from sparktag.spark.ner_dl import _records_to_examples
+    from sparktag.spark.ner_features import records_to_examples
 
     with RankGroup.join() as group:
         relay: EventRelay | None = None
@@ -189,7 +189,7 @@ def _train_rank(spec: RankSpec) -> dict[str, Any] | None:
             test = None
             if spec.test_files:
                 whole = [Slice(uri, 0, 2**62) for uri in spec.test_files]
-                rows = [e for b in _parquet_batches(whole) for e in _records_to_examples(b)]
+                rows = [e for b in _parquet_batches(whole) for e in records_to_examples(b)]
                 test = rows[group.rank :: group.world_size]
             listeners = []
             if group.is_main and spec.relay is not None:
@@ -266,7 +266,7 @@ def train_distributed(
     """Train on ``workers`` executor processes; the driver's ``listeners`` get rank 0's events as they happen.
 
     Args:
-        train_records: featurised training records (the DataFrame ``_featurize`` returns).
+        train_records: featurised training records (the DataFrame ``ner_features.featurize`` returns).
         test_records: featurised test records, or None.
         config: the :class:`~sparktag.ner.train.TrainConfig`; ``checkpoint_dir`` must be shared storage.
         listeners: the driver's listeners (log file, progress, MLflow).

@@ -5,14 +5,13 @@ results, or one ``string`` joined with ``annotationSplitSymbol``) and, with ``in
 output, ``finished_<col>_metadata`` (``map<string,string>``); ``EmbeddingsFinisher`` writes ``finished_<col>``
 as ``array<array<float>>``, or ``array<vector>`` with ``outputAsVector``.
 
-The values come from plain functions (:meth:`Finisher.finish_row`, :meth:`EmbeddingsFinisher.finish_row`)
-that the Spark stage maps over Arrow batches and :meth:`sparktag.light.LightPipeline.finish` calls in-process,
-so both paths give the same values.
+The values come from plain functions (:mod:`sparktag.core.finishing`, called by :meth:`Finisher.finish_row` and
+:meth:`EmbeddingsFinisher.finish_row`) that the Spark stage maps over Arrow batches and
+:meth:`sparktag.light.LightPipeline.finish` calls in-process, so both paths give the same values.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,50 +20,12 @@ from pyspark.ml import Transformer
 from pyspark.ml.param import TypeConverters
 from pyspark.sql import DataFrame
 
-from sparktag.annotation import Annotation, AnnotatorType
+from sparktag.annotation import Annotation
+from sparktag.core.finishing import EMBEDDING_TYPES, FinisherConfig, finish_annotations, finish_embeddings
 from sparktag.spark.params import HasInputCols, ParamSpec, column_names
 from sparktag.spark.persistence import ParamsReadWrite
 
 _ANNOTATION_FIELDS = {"annotatorType", "begin", "end", "result", "metadata", "embeddings"}
-_EMBEDDING_TYPES = (AnnotatorType.WORD_EMBEDDINGS, AnnotatorType.SENTENCE_EMBEDDINGS)
-
-
-def java_float_string(value: float) -> str:
-    """A float32 value written as Java's ``Float.toString`` writes it (how Spark NLP joins vector values).
-
-    The shortest digits that read back as the same float32, in plain notation for ``1e-3 <= |x| < 1e7`` and as
-    ``d.dddE<n>`` otherwise, always with a digit after the point.
-
-    Example:
-        >>> [java_float_string(x) for x in (1.0, 0.1, -2.5e-4, 12345678.0, 0.0)]
-        ['1.0', '0.1', '-2.5E-4', '1.2345678E7', '0.0']
-    """
-    import numpy as np
-
-    x = np.float32(value)
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "Infinity" if x > 0 else "-Infinity"
-    if x == 0:
-        return "-0.0" if math.copysign(1.0, float(x)) < 0 else "0.0"
-    sign = "-" if x < 0 else ""
-    mantissa, exponent = np.format_float_scientific(abs(x), unique=True, trim="-").split("e")
-    digits = mantissa.replace(".", "")  # shortest significant digits, first one non-zero
-    exp = int(exponent)
-    if 1e-3 <= abs(float(x)) < 1e7:
-        if exp >= 0:
-            whole, frac = digits[: exp + 1].ljust(exp + 1, "0"), digits[exp + 1 :]
-        else:
-            whole, frac = "0", "0" * (-exp - 1) + digits
-        return f"{sign}{whole}.{frac or '0'}"
-    return f"{sign}{digits[0]}.{digits[1:] or '0'}E{exp}"
-
-
-def _annotation_result(a: Annotation, value_split: str, parse_embeddings: bool) -> str:
-    if parse_embeddings and a.annotator_type in _EMBEDDING_TYPES:
-        return value_split.join(java_float_string(x) for x in a.embeddings)
-    return a.result
 
 
 def _is_annotation_column(data_type: Any) -> bool:
@@ -304,34 +265,18 @@ class Finisher(_FinisherParams, Transformer, ParamsReadWrite):
             >>> Finisher().setInputCols(["ner"]).finish_row({"ner": ner})
             {'finished_ner': ['B-PER']}
         """
-        as_array = self.getOutputAsArray()
-        with_metadata = self.getIncludeMetadata()
-        parse = self.getParseEmbeddingsVectors()
-        value_split = self.getValueSplitSymbol()
-        annotation_split = self.getAnnotationSplitSymbol()
-        out: dict[str, Any] = {}
-        metadata_out: dict[str, Any] = {}
-        for col, name in zip(self.getInputCols(), self.getOutputCols(), strict=True):
-            anns = columns.get(col) or []
-            if as_array:
-                out[name] = [_annotation_result(a, " ", parse) for a in anns]
-                if with_metadata:
-                    merged: dict[str, str] = {}
-                    for a in anns:
-                        merged.update(a.metadata)
-                    metadata_out[name + "_metadata"] = merged
-            elif with_metadata:
-                parts = []
-                for a in anns:
-                    pairs = {**a.metadata, "result": a.result}
-                    if parse and a.annotator_type in _EMBEDDING_TYPES:
-                        pairs["embeddings"] = value_split.join(java_float_string(x) for x in a.embeddings)
-                    parts.append(value_split.join(f"{k}->{v}" for k, v in pairs.items()))
-                out[name] = annotation_split.join(parts)
-            else:
-                out[name] = annotation_split.join(_annotation_result(a, value_split, parse) for a in anns)
-        out.update(metadata_out)
-        return out
+        return finish_annotations(
+            columns,
+            FinisherConfig(
+                input_cols=self.getInputCols(),
+                output_cols=self.getOutputCols(),
+                output_as_array=self.getOutputAsArray(),
+                include_metadata=self.getIncludeMetadata(),
+                parse_embeddings=self.getParseEmbeddingsVectors(),
+                value_split=self.getValueSplitSymbol(),
+                annotation_split=self.getAnnotationSplitSymbol(),
+            ),
+        )
 
 
 class EmbeddingsFinisher(_FinisherParams, Transformer, ParamsReadWrite):
@@ -374,10 +319,10 @@ class EmbeddingsFinisher(_FinisherParams, Transformer, ParamsReadWrite):
         super()._check(df)
         for col in self.getInputCols():
             kind = df.schema[col].metadata.get("annotatorType")
-            if kind is not None and kind not in _EMBEDDING_TYPES:
+            if kind is not None and kind not in EMBEDDING_TYPES:
                 raise ValueError(
                     f"EmbeddingsFinisher ({self.uid}): column {col!r} holds {kind!r} annotations; it finishes "
-                    f"embeddings columns ({', '.join(_EMBEDDING_TYPES)}), e.g. WordEmbeddings' or BertEmbeddings'"
+                    f"embeddings columns ({', '.join(EMBEDDING_TYPES)}), e.g. WordEmbeddings' or BertEmbeddings'"
                 )
 
     def _output_fields(self) -> list[Any]:
@@ -396,10 +341,7 @@ class EmbeddingsFinisher(_FinisherParams, Transformer, ParamsReadWrite):
             >>> EmbeddingsFinisher().setInputCols(["embeddings"]).finish_row({"embeddings": emb})
             {'finished_embeddings': [[0.5, 1.0]]}
         """
-        return {
-            name: [_float32_list(a.embeddings) for a in columns.get(col) or []]
-            for col, name in zip(self.getInputCols(), self.getOutputCols(), strict=True)
-        }
+        return finish_embeddings(columns, self.getInputCols(), self.getOutputCols())
 
     def _arrow_schema(self, schema: Any) -> Any:
         """Vectors leave the Python worker as ``array<array<float>>`` and become vectors in the JVM."""
@@ -425,11 +367,4 @@ class EmbeddingsFinisher(_FinisherParams, Transformer, ParamsReadWrite):
         return df
 
 
-def _float32_list(vector: Any) -> list[float]:
-    """A vector as Python floats holding its float32 values (what an ``array<float>`` column gives back)."""
-    import numpy as np
-
-    return np.asarray(vector, dtype=np.float32).astype(np.float64).tolist()
-
-
-__all__ = ["EmbeddingsFinisher", "Finisher", "java_float_string"]
+__all__ = ["EmbeddingsFinisher", "Finisher"]

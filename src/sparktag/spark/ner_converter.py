@@ -8,7 +8,7 @@ from pyspark import keyword_only
 from pyspark.ml.param import TypeConverters
 
 from sparktag.annotation import AnnotatorType
-from sparktag.core.chunks import ner_converter
+from sparktag.core.ner_converter import ner_converter
 from sparktag.spark.params import ParamSpec
 from sparktag.spark.persistence import ParamsReadWrite
 from sparktag.spark.stage import AnnotateFn, AnnotatorModel

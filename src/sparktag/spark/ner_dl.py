@@ -1,7 +1,8 @@
 """NerDLApproach (Estimator) -> NerDLModel: Spark NLP's char CNN + BiLSTM + CRF tagger, trained in PyTorch.
 
-Featurising runs distributed: each partition turns its rows into compact per-sentence records (token texts,
-tags, one float32 buffer of vectors) with ``mapInArrow``; the driver trains on those (as Spark NLP does).
+Featurising runs distributed (``sparktag.spark.ner_features``): each partition turns its rows into compact
+per-sentence records (token texts, tags, one float32 buffer of vectors) with ``mapInArrow``; the driver trains on
+those (as Spark NLP does). NerDLModel maps :func:`sparktag.ner.annotate.tag_rows` over the rows.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from pyspark import keyword_only
@@ -17,9 +18,11 @@ from pyspark.ml import Estimator
 from pyspark.ml.param import TypeConverters
 
 from sparktag.annotation import Annotation, AnnotatorType
+from sparktag.ner.annotate import tag_rows
 from sparktag.ner.config import TrainConfig
+from sparktag.spark.ner_features import examples, featurize, has_examples, parquet_source, read_test
 from sparktag.spark.params import HasInputCols, HasOutputCol, HasStorageRef, ParamSpec, field_param, one_of
-from sparktag.spark.persistence import ParamsReadWrite, WeightsReadWrite
+from sparktag.spark.persistence import ParamsReadWrite, WeightsReadWrite, load_pretrained_stage
 from sparktag.spark.stage import (
     AnnotateFn,
     AnnotatorApproach,
@@ -251,25 +254,25 @@ class NerDLApproach(
         config = self.train_config()
         workers = self.getOrDefault(self.numWorkers)
         with tempfile.TemporaryDirectory(prefix="sparktag-ner-") as scratch:
-            train_data = _featurize(dataset, *cols, entities=entities, name=name)
+            train_data = featurize(dataset, *cols, entities=entities, name=name)
             if workers > 1:  # several executors: sparktag.spark.distributed
                 result = self._fit_distributed(dataset, train_data, cols, entities, config, workers, name)
                 storage = dataset.schema[cols[2]].metadata.get("storageRef")
                 return self.model_from_result(result, storage_ref=storage)
             if self.getOrDefault(self.enableMemoryOptimizer):
-                source: Any = _parquet_source(train_data, os.path.join(scratch, "train"))
+                source: Any = parquet_source(train_data, os.path.join(scratch, "train"))
             else:
-                source = _examples(train_data)
-            if not _has_examples(source):
+                source = examples(train_data)
+            if not has_examples(source):
                 raise ValueError(
                     f"{name}: the training data has no labelled sentences (column {cols[3]!r} is empty "
                     "or the DataFrame has no rows); nothing to train on"
                 )
             test = None
             if self.isDefined(self.testDataset):
-                test = _examples(
-                    _featurize(
-                        _read_test(dataset, self.getOrDefault(self.testDataset)),
+                test = examples(
+                    featurize(
+                        read_test(dataset, self.getOrDefault(self.testDataset)),
                         *cols,
                         entities=entities,
                         name=name + " testDataset",
@@ -294,8 +297,8 @@ class NerDLApproach(
 
         test_data = None
         if self.isDefined(self.testDataset):
-            test_df = _read_test(dataset, self.getOrDefault(self.testDataset))
-            test_data = _featurize(test_df, *cols, entities=entities, name=name + " testDataset")
+            test_df = read_test(dataset, self.getOrDefault(self.testDataset))
+            test_data = featurize(test_df, *cols, entities=entities, name=name + " testDataset")
         fitted = train_distributed(
             train_data,
             test_data,
@@ -434,8 +437,6 @@ class NerDLModel(AnnotatorModel, _NerParams, _TensorFlowOnlySetters, WeightsRead
         The folder ``<models>/<name>_<lang>/`` (or ``<models>/<name>/``) holds what
         ``model.write().overwrite().save(folder)`` wrote. ``remote_loc`` is accepted for Spark NLP compatibility.
         """
-        from sparktag.spark.word_embeddings import load_pretrained_stage
-
         return load_pretrained_stage(cls, name, lang)
 
     def _to_files(self) -> dict[str, bytes]:
@@ -486,338 +487,3 @@ def _tagger(digest: str, get_files: Callable[[], dict[str, bytes]]) -> Any:
 
 
 _TAGGERS: dict[str, Any] = {}  # digest -> loaded tagger, one per process
-
-
-def tag_rows(
-    token_rows: list[list[Annotation]],
-    embedding_rows: list[list[Annotation]],
-    tagger: Any,
-    batch_size: int,
-    with_conf: bool,
-    with_all: bool,
-) -> list[list[Annotation]]:
-    """Tag every sentence of a batch of rows in one call; one ``named_entity`` annotation per token."""
-    import numpy as np
-
-    sentences: list[list[Annotation]] = []
-    vectors: list[Any] = []
-    owners: list[int] = []
-    for row, (tokens, embeddings) in enumerate(zip(token_rows, embedding_rows, strict=True)):
-        by_begin = {e.begin: e.embeddings for e in embeddings}
-        for group in _by_sentence(tokens):
-            missing = [t for t in group if t.begin not in by_begin]
-            if missing:
-                t = missing[0]
-                raise ValueError(
-                    f"NerDLModel: token {t.result!r} at {t.begin}-{t.end} has no word embedding; the embeddings "
-                    "column must come from the same token column"
-                )
-            sentences.append(group)
-            vectors.append(np.asarray([by_begin[t.begin] for t in group], dtype=np.float32))
-            owners.append(row)
-    predictions = (
-        tagger.predict(
-            [[t.result for t in g] for g in sentences],
-            vectors,
-            batch_size=batch_size,
-            include_confidence=with_conf,
-            include_all_scores=with_all,
-        )
-        if sentences
-        else []
-    )
-    out: list[list[Annotation]] = [[] for _ in token_rows]
-    for group, row, tagged in zip(sentences, owners, predictions, strict=True):
-        for token, (tag, confidence, scores) in zip(group, tagged, strict=True):
-            meta = {"word": token.result, "sentence": token.metadata.get("sentence", "0")}
-            if with_conf and confidence is not None:
-                meta["confidence"] = f"{confidence:.4f}"
-            if with_all and scores:
-                meta.update({k: f"{v:.4f}" for k, v in scores.items()})
-            out[row].append(Annotation(AnnotatorType.NAMED_ENTITY, token.begin, token.end, tag, meta))
-    return out
-
-
-def _by_sentence(tokens: list[Annotation]) -> list[list[Annotation]]:
-    groups: dict[str, list[Annotation]] = {}
-    for t in tokens:
-        groups.setdefault(t.metadata.get("sentence", "0"), []).append(t)
-    return list(groups.values())
-
-
-# -- featurising: rows -> per-sentence records (distributed), records -> NerExample (driver) --------------
-
-
-def align_labels(
-    tokens: list[Annotation], labels: list[Annotation], entities: list[str] | None = None
-) -> list[str]:
-    """Each token's gold tag, matched by character span as Spark NLP does: the label whose span covers the
-    token's begin; a token no label covers is ``O``. When re-tokenizing splits one labelled word into several
-    tokens, the pieces after the first continue the entity (``B-X`` becomes ``I-X``).
-    """
-    spans = sorted((a.begin, a.end, a.result) for a in labels)
-    tags: list[str] = []
-    j = 0
-    last_span = None
-    for token in tokens:
-        while j < len(spans) and spans[j][1] < token.begin:
-            j += 1
-        tag = "O"
-        if j < len(spans) and spans[j][0] <= token.begin <= spans[j][1]:
-            tag = spans[j][2]
-            if last_span == j and tag.startswith(("B-", "S-")):
-                tag = "I-" + tag[2:]
-            last_span = j
-        if entities and tag != "O" and tag.split("-", 1)[-1] not in entities:
-            tag = "O"
-        tags.append(tag)
-    return tags
-
-
-def labels_without_token(tokens: list[Annotation], labels: list[Annotation]) -> list[Annotation]:
-    """Entity labels (not ``O``) whose character span overlaps no token: labels describing another text, or
-    tokens a tokenizer setting dropped. A label merely absorbed into a longer token (an exception joining
-    "New York") overlaps that token and is not reported.
-    """
-    from bisect import bisect_left
-
-    ordered = sorted(tokens, key=lambda t: t.begin)
-    ends = [t.end for t in ordered]
-    lost = []
-    for label in labels:
-        if label.result == "O":
-            continue
-        i = bisect_left(ends, label.begin)  # first token ending at or after the label's begin
-        if i == len(ordered) or ordered[i].begin > label.end:
-            lost.append(label)
-    return lost
-
-
-def _featurize(
-    df: Any,
-    sentence_col: str,
-    token_col: str,
-    emb_col: str,
-    label_col: str,
-    *,
-    entities: list[str],
-    name: str,
-) -> Any:
-    """A DataFrame of per-sentence records: tokens, tags, dim, vectors (float32 bytes, row-major)."""
-    from pyspark.sql.types import ArrayType, BinaryType, IntegerType, StringType, StructField, StructType
-
-    schema = StructType(
-        [
-            StructField("tokens", ArrayType(StringType())),
-            StructField("tags", ArrayType(StringType())),
-            StructField("dim", IntegerType()),
-            StructField("vectors", BinaryType()),
-        ]
-    )
-    cols = [token_col, emb_col, label_col]
-
-    def run(batches: Iterator[Any]) -> Iterator[Any]:
-        import numpy as np
-        import pyarrow as pa
-
-        from sparktag.annotation import from_arrow
-
-        for batch in batches:
-            tok, emb, lab = (from_arrow(batch.column(batch.schema.get_field_index(c))) for c in cols)
-            out: dict[str, list[Any]] = {"tokens": [], "tags": [], "dim": [], "vectors": []}
-            for tokens, embeddings, labels in zip(tok, emb, lab, strict=True):
-                tokens, embeddings, labels = tokens or [], embeddings or [], labels or []
-                by_begin = {e.begin: e.embeddings for e in embeddings}
-                lost = labels_without_token(tokens, labels)
-                if lost:
-                    a = lost[0]
-                    word = a.metadata.get("word", "")
-                    raise ValueError(
-                        f"{name}: label {a.result!r} for {word!r} at characters {a.begin}-{a.end} in column "
-                        f"{label_col!r} covers no token of column {token_col!r} ({len(lost)} such label(s) in this "
-                        f"row; tokens: {' '.join(t.result for t in tokens[:30])!r}); the labels must describe the "
-                        "same text as the tokens: build both from the same document column, and check that no "
-                        "tokenizer setting (minLength, maxLength, splitChars) drops labelled words"
-                    )
-                for group in _by_sentence(tokens):
-                    tags = align_labels(group, labels, entities)
-                    for tag in tags:
-                        if tag != "O" and (len(tag) < 3 or tag[1] != "-" or tag[0] not in "BIES"):
-                            raise ValueError(
-                                f"{name}: label {tag!r} in column {label_col!r} is not an IOB tag (O, B-X, I-X, E-X, S-X)"
-                            )
-                    rows = [by_begin.get(t.begin) for t in group]
-                    if any(r is None for r in rows):
-                        t = group[[r is None for r in rows].index(True)]
-                        raise ValueError(
-                            f"{name}: token {t.result!r} at {t.begin}-{t.end} has no vector in column {emb_col!r}; "
-                            "make the embeddings from the same token column"
-                        )
-                    matrix = np.asarray(rows, dtype=np.float32)
-                    out["tokens"].append([t.result for t in group])
-                    out["tags"].append(tags)
-                    out["dim"].append(int(matrix.shape[1]) if matrix.size else 0)
-                    out["vectors"].append(matrix.tobytes())
-            yield pa.RecordBatch.from_pydict(
-                out,
-                schema=pa.schema(
-                    [
-                        pa.field("tokens", pa.list_(pa.string())),
-                        pa.field("tags", pa.list_(pa.string())),
-                        pa.field("dim", pa.int32()),
-                        pa.field("vectors", pa.binary()),
-                    ]
-                ),
-            )
-
-    return df.select(*cols).mapInArrow(run, schema)
-
-
-def _records_to_examples(table: Any) -> list[Any]:
-    """NerExamples of featurized records (a pyarrow Table or RecordBatch); the vectors are read-only views of the
-    Arrow buffers, not copies, so the records cost their memory once."""
-    from sparktag.ner.data import NerExample
-
-    examples = []
-    for tokens, tags, dim, matrix in zip(
-        table.column("tokens").to_pylist(),
-        table.column("tags").to_pylist(),
-        table.column("dim").to_pylist(),
-        _float32_rows(table.column("vectors")),
-        strict=True,
-    ):
-        if not tokens:
-            continue
-        examples.append(NerExample(tokens, matrix.reshape(len(tokens), dim), tags))
-    return examples
-
-
-def _float32_rows(column: Any) -> Iterator[Any]:
-    """Each value of a binary Arrow column as a float32 array viewing the column's data buffer (no copy)."""
-    import numpy as np
-    import pyarrow as pa
-
-    for array in column.chunks if isinstance(column, pa.ChunkedArray) else [column]:
-        if array.null_count:
-            raise ValueError("featurized records hold a null vectors cell; this is a bug in sparktag")
-        _, offsets_buffer, data_buffer = array.buffers()
-        width = np.int64 if pa.types.is_large_binary(array.type) else np.int32  # Spark may send large_binary
-        offsets = np.frombuffer(offsets_buffer, dtype=width)[array.offset : array.offset + len(array) + 1]
-        data = (
-            np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
-        )
-        for begin, end in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
-            yield data[begin:end].view(np.float32)  # every value is n x dim x 4 bytes, so 4-byte aligned
-
-
-def _examples(records: Any) -> list[Any]:
-    if not hasattr(records, "toArrow"):  # pyspark 3.5 (DataFrame.toArrow came in 4.0)
-        import pyarrow as pa
-
-        batches = records._collect_as_arrow()
-        return _records_to_examples(pa.Table.from_batches(batches)) if batches else []
-    return _records_to_examples(records.toArrow())
-
-
-# enableMemoryOptimizer: a streamed chunk holds up to 2048 sentences or 32 MB of vectors (so its memory does
-# not grow with the embeddings' dimension); it is read 256 rows at a time from row groups of at most 16 MB.
-_CHUNK_ROWS = 2048
-_CHUNK_BYTES = 32 * 2**20
-_READ_ROWS = 256
-_ROW_GROUP_BYTES = 16 * 2**20
-
-
-def _parquet_source(records: Any, folder: str) -> Callable[[], Iterator[list[Any]]]:
-    """enableMemoryOptimizer: records go to local parquet once; each epoch streams them back in chunks.
-
-    The files are read one after the other, a few rows at a time, with no read-ahead, from row groups of at most
-    ``_ROW_GROUP_BYTES``; examples view the Arrow buffers. What is in memory at once is one chunk of examples
-    (``_CHUNK_ROWS`` / ``_CHUNK_BYTES``), however large the data.
-    """
-    import glob
-
-    import pyarrow.parquet as pq
-
-    from sparktag.spark.persistence import is_local_master
-
-    if is_local_master(records.sparkSession):
-        (
-            records.write.mode("overwrite")
-            .option("parquet.block.size", _ROW_GROUP_BYTES)
-            .parquet("file://" + os.path.abspath(folder))
-        )
-    else:
-        # On a cluster, executors writing to the driver's folder would write to their own disks (or fail to):
-        # the driver pulls the records itself, one partition at a time, into its local parquet.
-        _pull_records(records, os.path.join(folder, "part-00000.parquet"))
-    files = sorted(glob.glob(os.path.join(folder, "*.parquet")))
-
-    def batches() -> Iterator[Any]:
-        for path in files:
-            with pq.ParquetFile(path, pre_buffer=False) as parquet:
-                # small reads: Arrow's decoding buffers stay small; the examples view the batches' memory
-                yield from parquet.iter_batches(batch_size=_READ_ROWS, use_threads=False)
-
-    def chunks() -> Iterator[list[Any]]:
-        return example_chunks(batches())
-
-    return chunks
-
-
-def example_chunks(batches: Iterable[Any]) -> Iterator[list[Any]]:
-    """Featurised record batches as lists of examples, each at most ``_CHUNK_ROWS`` sentences or
-    ``_CHUNK_BYTES`` of vectors, so a streaming epoch holds one bounded chunk at a time."""
-    chunk: list[Any] = []
-    held = 0  # bytes of vectors in the chunk
-    for batch in batches:
-        chunk.extend(_records_to_examples(batch))
-        held += batch.column("vectors").nbytes
-        if len(chunk) >= _CHUNK_ROWS or held >= _CHUNK_BYTES:
-            yield chunk
-            chunk, held = [], 0
-    if chunk:
-        yield chunk
-
-
-def _pull_records(records: Any, path: str) -> None:
-    """Stream featurized records to a parquet file on the driver, one partition in memory at a time."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    schema = pa.schema(
-        [
-            pa.field("tokens", pa.list_(pa.string())),
-            pa.field("tags", pa.list_(pa.string())),
-            pa.field("dim", pa.int32()),
-            pa.field("vectors", pa.binary()),
-        ]
-    )
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    pending: list[Any] = []
-    held = 0
-
-    def flush(writer: Any) -> None:
-        nonlocal held
-        columns = {name: [row[name] for row in pending] for name in schema.names}
-        writer.write_batch(pa.RecordBatch.from_pydict(columns, schema=schema), row_group_size=len(pending))
-        pending.clear()
-        held = 0
-
-    with pq.ParquetWriter(path, schema, compression="none") as writer:
-        for row in records.toLocalIterator(prefetchPartitions=True):
-            pending.append(row)
-            held += len(row["vectors"])
-            if held >= _ROW_GROUP_BYTES or len(pending) >= _CHUNK_ROWS:
-                flush(writer)
-        if pending:
-            flush(writer)
-
-
-def _has_examples(source: Any) -> bool:
-    if callable(source):
-        return any(len(chunk) for chunk in source())
-    return bool(source)
-
-
-def _read_test(train_df: Any, path: str) -> Any:
-    return train_df.sparkSession.read.parquet(path)

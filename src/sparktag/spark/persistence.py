@@ -138,6 +138,8 @@ def _read_local_parquet(folder: str) -> dict[str, bytes]:
     """
     import pyarrow.parquet as pq
 
+    from sparktag.arrow_binary import binary_values
+
     parts: dict[str, list[tuple[int, memoryview]]] = {}
     tables = []  # the views below point into these tables' buffers: keep them alive until joined
     # the files pyarrow's dataset discovery would read: not Spark's _SUCCESS, not hidden .crc files
@@ -149,23 +151,12 @@ def _read_local_parquet(folder: str) -> dict[str, bytes]:
         tables.append(table)
         names = table.column("name").to_pylist()
         numbers = table.column("part").to_pylist()
-        contents = [view for chunk in table.column("bytes").chunks for view in _binary_views(chunk)]
+        contents = [memoryview(view) for view in binary_values(table.column("bytes"))]
         for file_name, number, content in zip(names, numbers, contents, strict=True):
             parts.setdefault(file_name, []).append((number, content))
     return {
         name: b"".join(c for _, c in sorted(chunks, key=lambda p: p[0])) for name, chunks in parts.items()
     }
-
-
-def _binary_views(array: Any) -> list[memoryview]:
-    """The values of a pyarrow binary array as memoryviews into its data buffer (no copy)."""
-    import numpy as np
-
-    _, offsets_buffer, data_buffer = array.buffers()  # no nulls: write_files never writes one
-    offset_type = np.int64 if str(array.type) == "large_binary" else np.int32
-    offsets = np.frombuffer(offsets_buffer, dtype=offset_type)[array.offset : array.offset + len(array) + 1]
-    data = memoryview(data_buffer) if data_buffer is not None else memoryview(b"")
-    return [data[int(a) : int(b)] for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
 
 
 class ParamsReadWrite(DefaultParamsReadable, DefaultParamsWritable):
@@ -348,3 +339,37 @@ def _write_metadata(path: str, line: str) -> None:
     with open(os.path.join(folder, "part-00000"), "w", encoding="utf-8") as f:
         f.write(line + "\n")
     open(os.path.join(folder, "_SUCCESS"), "w").close()
+
+
+def load_pretrained_stage(cls: type, name: str, lang: str) -> Any:
+    """The saved ``cls`` stage called ``name`` in the local model folder (``pretrained()`` of a saved stage).
+
+    Looks where ``BertEmbeddings.pretrained`` looks (:func:`sparktag.embeddings.model_folders.resolve_pretrained`):
+    ``<models>/<name>_<lang>/``, then ``<models>/<name>/``. Loads without Spark.
+
+    Raises:
+        FileNotFoundError: no such folder; the message says where to put one and how to make it.
+        TypeError: the folder holds another kind of stage.
+    """
+    from sparktag.embeddings.model_folders import models_dir, resolve_pretrained
+
+    root = models_dir()
+    target = root / f"{name}_{lang}"
+    try:
+        folder = resolve_pretrained(name, lang)
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{cls.__name__}.pretrained: no local model named {name!r} for language {lang!r}; looked at: "
+            f"{target}; {root / name}. sparktag never downloads models: save a fitted {cls.__name__} there with "
+            f"model.write().overwrite().save('{target}') (set SPARKTAG_MODELS to use another models folder)."
+        ) from None
+    try:
+        kind = read_metadata_local(folder)["class"].rsplit(".", 1)[-1]
+    except FileNotFoundError:
+        kind = "model that is not a saved stage"
+    if kind != cls.__name__:
+        raise TypeError(
+            f"{cls.__name__}.pretrained({name!r}, {lang!r}): {folder} holds a {kind}, not a saved "
+            f"{cls.__name__}; save one there with model.write().overwrite().save('{target}') or pick another name"
+        )
+    return load_stage_local(folder)

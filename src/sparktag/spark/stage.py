@@ -230,6 +230,17 @@ class _Broadcast:
         return self.broadcast.value
 
 
+def files_digest(files: Files) -> str:
+    """A digest of named files (each name and a sha256 of its bytes, in name order), for :func:`ship_files` and
+    the per-process caches of loaded models."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + hashlib.sha256(files[name]).digest())
+    return digest.hexdigest()
+
+
 def ship_files(files: Files | Callable[[], Files], digest: str) -> Callable[[], Files]:
     """A picklable getter of a stage's weight files for its batch function to close over.
 
@@ -277,6 +288,7 @@ __all__ = [
     "AnnotatorApproach",
     "AnnotatorModel",
     "AnnotatorStage",
+    "files_digest",
     "ship_files",
     "task_function_bytes",
 ]

@@ -66,7 +66,7 @@ def tag_test_file(
         ``labels`` are the file's tags of the sentence joined by spaces.
     """
     from sparktag.core.conll import document_rows, read_conll_documents
-    from sparktag.spark.ner_dl import align_labels
+    from sparktag.core.labels import align_labels
 
     rows = [row for doc in read_conll_documents(test_path) for row in document_rows(doc)]
     texts = [str(row["text"]) for row in rows]

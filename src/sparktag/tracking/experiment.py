@@ -299,7 +299,7 @@ def build_pipeline(config: ExperimentConfig, logs_dir: str) -> Any:
 def gold_and_predicted(rows: list[Any]) -> tuple[list[list[str]], list[list[str]], list[list[str]]]:
     """Tokens, gold tags (matched to the pipeline's tokens by span) and predicted tags, per row."""
     from sparktag.annotation import from_rows
-    from sparktag.spark.ner_dl import align_labels
+    from sparktag.core.labels import align_labels
 
     words, gold, pred = [], [], []
     for row in rows:

@@ -610,7 +610,7 @@ class SparktagModel:
             )
         if source["kind"] == "chunk":
             return row[source["column"]]
-        from sparktag.core.chunks import ner_converter
+        from sparktag.core.ner_converter import ner_converter
 
         sentences, tokens, ner = (row[c] for c in source["columns"])
         return ner_converter(sentences, tokens, ner)

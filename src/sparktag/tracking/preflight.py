@@ -86,12 +86,12 @@ def check_conll(path: str, key: str = "CoNLL path", check_bytes: int = CHECK_BYT
 
 
 def _check_embeddings(name_or_folder: str) -> None:
-    from sparktag.embeddings.transformer import _check_folder, resolve_pretrained
+    from sparktag.embeddings.model_folders import check_folder, resolve_pretrained
 
     looks_like_path = os.sep in name_or_folder or name_or_folder.startswith((".", "~"))
     if os.path.isdir(name_or_folder) or looks_like_path:
         try:
-            _check_folder(Path(name_or_folder).expanduser())
+            check_folder(Path(name_or_folder).expanduser())
         except FileNotFoundError as err:
             raise FileNotFoundError(f"embeddings: {err}") from None
     else:

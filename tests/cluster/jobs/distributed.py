@@ -25,9 +25,9 @@ def main() -> None:
     from sparktag.annotation import from_rows
     from sparktag.annotator import BertEmbeddings, NerDLApproach, SentenceDetector, Tokenizer
     from sparktag.base import DocumentAssembler
+    from sparktag.core.labels import align_labels
     from sparktag.ner.metrics import entity_scores
     from sparktag.spark import ner_dl
-    from sparktag.spark.ner_dl import align_labels
     from sparktag.training import CoNLL
 
     spark = sparktag.start()

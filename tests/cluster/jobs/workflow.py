@@ -152,7 +152,7 @@ def main() -> None:
     answer["spark_udf"] = [
         [[e.chunk, e.entity, e.begin, e.end] for e in row.prediction.entities] for row in scored
     ]
-    from sparktag.core.chunks import ner_converter
+    from sparktag.core.ner_converter import ner_converter
 
     answer["light_chunks"] = [
         [

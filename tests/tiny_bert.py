@@ -1,4 +1,4 @@
-"""Tiny random BERT folders, made locally: for tests, demos and benchmarks that must not download a model.
+"""Tiny random BERT folders, made locally: for tests and benchmarks that must not download a model.
 
 Random weights still give each vocabulary word its own contextual vector, which is all a tagger needs to
 fit a small sample; the folder loads like any Hugging Face model (``BertEmbeddings.loadSavedModel``).
