@@ -120,23 +120,31 @@ def test_mlflow_private_helpers_were_checked_against_this_mlflow(monkeypatch):
     assert mlflow_private.registry_uri_set() == before
 
 
+def _private(dotted: str) -> bool:
+    return any(part.startswith("_") for part in dotted.split("."))
+
+
+def _mlflow_imports(tree: ast.AST) -> tuple[set[str], list[str]]:
+    """The names an MLflow import binds, and the imports of private MLflow modules or names."""
+    names, found = set(), []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in (a for a in node.names if a.name.split(".")[0] == "mlflow"):
+                names.add(alias.asname or "mlflow")
+                if _private(alias.name):
+                    found.append(f"{node.lineno}: import {alias.name}")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "mlflow":
+            for alias in node.names:
+                names.add(alias.asname or alias.name)
+                if _private(f"{node.module}.{alias.name}"):
+                    found.append(f"{node.lineno}: from {node.module} import {alias.name}")
+    return names, found
+
+
 def private_mlflow_uses(source: str) -> list[str]:
     """Every private MLflow module or name ``source`` imports or reaches through an imported MLflow name."""
     tree = ast.parse(source)
-    mlflow_names, found = set(), []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name.split(".")[0] == "mlflow":
-                    mlflow_names.add(alias.asname or "mlflow")
-                    if any(part.startswith("_") for part in alias.name.split(".")):
-                        found.append(f"{node.lineno}: import {alias.name}")
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "mlflow":
-            for alias in node.names:
-                mlflow_names.add(alias.asname or alias.name)
-                dotted = f"{node.module}.{alias.name}"
-                if any(part.startswith("_") for part in dotted.split(".")):
-                    found.append(f"{node.lineno}: from {node.module} import {alias.name}")
+    mlflow_names, found = _mlflow_imports(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
             root = node.value

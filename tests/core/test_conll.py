@@ -10,11 +10,11 @@ import sparktag
 from sparktag.annotation import Annotation
 from sparktag.core.conll import (
     ConllFormatError,
-    document_rows,
     parse_conll_lines,
     read_conll_documents,
     resolve_paths,
 )
+from sparktag.core.conll_rows import document_rows
 
 SAMPLE = Path(sparktag.__file__).parent / "data" / "sample"
 

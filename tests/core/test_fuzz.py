@@ -25,7 +25,8 @@ from sparktag.annotation import Annotation, AnnotatorType, from_rows
 from sparktag.annotator import BertEmbeddings, NerConverter, SentenceDetector, TokenizerModel
 from sparktag.base import DocumentAssembler, LightPipeline
 from sparktag.core.chunks import tags_to_chunks
-from sparktag.core.conll import ConllFormatError, document_rows, read_conll_documents
+from sparktag.core.conll import ConllFormatError, read_conll_documents
+from sparktag.core.conll_rows import document_rows
 from sparktag.core.documents import CLEANUP_MODES, assemble_document
 from sparktag.core.jvm import java_trim
 from sparktag.core.ner_converter import _sentence_words, ner_converter

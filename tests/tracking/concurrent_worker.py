@@ -47,7 +47,8 @@ def examples(conll: Path, limit: int, featurizers: list[Any]) -> list[Any]:
     labelled by character span, as ``NerDLApproach.fit`` does with the same stages in a pipeline."""
     import numpy as np
 
-    from sparktag.core.conll import document_rows, read_conll_documents
+    from sparktag.core.conll import read_conll_documents
+    from sparktag.core.conll_rows import document_rows
     from sparktag.core.labels import align_labels
     from sparktag.light import LightPipeline
     from sparktag.ner.data import NerExample

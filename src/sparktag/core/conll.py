@@ -1,6 +1,6 @@
-"""Read CoNLL-2003 files into documents and into the rows Spark NLP's ``CoNLL().readDataset`` builds.
+"""Read CoNLL-2003 files into documents (``sparktag.core.conll_rows`` turns them into Spark NLP's rows).
 
-Pure Python, no Spark: the Spark reader maps :func:`document_rows` over :func:`read_conll_documents`.
+Pure Python, no Spark: the Spark reader maps ``document_rows`` over :func:`read_conll_documents`.
 
 The rows follow Spark NLP's ``com.johnsnowlabs.nlp.training.CoNLL`` (``readLines`` + ``coreTransformation``):
 
@@ -26,16 +26,13 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from sparktag.annotation import Annotation, AnnotatorType
 from sparktag.core.chunks import iob1_to_iob2, is_iob_tag
 from sparktag.core.jvm import java_trim
 
 DOCSTART = "-DOCSTART-"
 
-_SURROUNDING_HYPHENS = re.compile(r"-(.+)-")
 _GLOB_CHARS = re.compile(r"[*?\[]")
 # Spark NLP appends System.lineSeparator twice between sentences when explodeSentences is false (Linux: \n).
-_SENTENCE_SEPARATOR = "\n\n"
 
 
 class ConllFormatError(ValueError):
@@ -202,74 +199,104 @@ def _parse_lines(
     split_every: int = 0,
 ) -> Iterator[ConllDocument]:
     """The documents of one file, following Spark NLP's ``CoNLL.readLines`` state machine."""
-    doc_index = first_doc_index
-    parts = 0  # parts of the current document already yielded (split_every)
-    doc_id: str | None = None
-    sentences: list[ConllSentence] = []
-    tokens: list[ConllToken] = []
-    min_columns = max(label_index, pos_index) + 1
-
-    def close_sentence() -> None:
-        if tokens:
-            if to_iob2:
-                for token, tag in zip(tokens, iob1_to_iob2([t.label for t in tokens]), strict=True):
-                    token.label = tag
-            sentences.append(ConllSentence(list(tokens), doc_index, path, tokens[0].line))
-            tokens.clear()
-
-    def close_document(ends_with_blank_line: bool) -> ConllDocument | None:
-        nonlocal doc_index, sentences, parts
-        if not sentences:
-            if parts:  # its last part was yielded already
-                doc_index += 1
-                parts = 0
-            return None
-        doc = ConllDocument(sentences, doc_index, path, doc_id, ends_with_blank_line, delimiter)
-        sentences = []
-        doc_index += 1
-        parts = 0
-        return doc
-
-    last_sentence_closed_by_blank = False
+    reader = _FileReader(path, label_index, pos_index, delimiter, to_iob2, first_doc_index, split_every)
     for line_no, raw in enumerate(lines, start=1):
-        try:
-            decoded = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise ConllFormatError(
-                f"{path}:{line_no}: not valid UTF-8 (byte 0x{raw[e.start]:02x} at byte {e.start + 1} "
-                f"of the line); re-encode the file as UTF-8, e.g. iconv -f latin1 -t utf-8"
-            ) from None
-        if line_no == 1:
-            decoded = decoded.removeprefix("\ufeff")
-        line = java_trim(decoded)  # so \r from CRLF files, tabs, spaces; nothing else
-        items = line.split(delimiter)
+        yield from reader.feed(line_no, _decode_line(raw, path, line_no))
+    yield from reader.finish()
 
+
+def _decode_line(raw: bytes, path: str, line_no: int) -> str:
+    """A line as Spark NLP reads it: UTF-8 (no BOM on line 1), trimmed as Java's ``String.trim`` trims."""
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConllFormatError(
+            f"{path}:{line_no}: not valid UTF-8 (byte 0x{raw[e.start]:02x} at byte {e.start + 1} "
+            f"of the line); re-encode the file as UTF-8, e.g. iconv -f latin1 -t utf-8"
+        ) from None
+    if line_no == 1:
+        decoded = decoded.removeprefix("\ufeff")
+    return java_trim(decoded)  # so \r from CRLF files, tabs, spaces; nothing else
+
+
+class _FileReader:
+    """The state of reading one file: the document, sentence and tokens being collected."""
+
+    def __init__(
+        self,
+        path: str,
+        label_index: int,
+        pos_index: int,
+        delimiter: str,
+        to_iob2: bool,
+        first_doc_index: int,
+        split_every: int,
+    ) -> None:
+        self.path, self.label_index, self.pos_index = path, label_index, pos_index
+        self.delimiter, self.to_iob2, self.split_every = delimiter, to_iob2, split_every
+        self.min_columns = max(label_index, pos_index) + 1
+        self.doc_index = first_doc_index
+        self.parts = 0  # parts of the current document already yielded (split_every)
+        self.doc_id: str | None = None
+        self.sentences: list[ConllSentence] = []
+        self.tokens: list[ConllToken] = []
+        self.last_sentence_closed_by_blank = False
+
+    def feed(self, line_no: int, line: str) -> Iterator[ConllDocument]:
+        items = line.split(self.delimiter)
         if items[0] == DOCSTART or line.startswith(DOCSTART + " "):
             # the second test: "-DOCSTART- -X- -X- O" in a tab-separated file, which Spark NLP would
             # take for a blank line (one column) and so never start a new document
-            close_sentence()
-            doc = close_document(last_sentence_closed_by_blank)
-            if doc is not None:
-                yield doc
+            yield from self.finish()
             fields = items if items[0] == DOCSTART else line.split()
-            doc_id = fields[2] if len(fields) > 2 else None
-            last_sentence_closed_by_blank = False
+            self.doc_id = fields[2] if len(fields) > 2 else None
+            self.last_sentence_closed_by_blank = False
         elif not line:
-            if tokens:
-                close_sentence()
-                last_sentence_closed_by_blank = True
-                if split_every and len(sentences) >= split_every:
-                    yield ConllDocument(sentences, doc_index, path, doc_id, True, delimiter)
-                    sentences = []
-                    parts += 1
+            if self.tokens:
+                self._close_sentence()
+                self.last_sentence_closed_by_blank = True
+                if self.split_every and len(self.sentences) >= self.split_every:
+                    yield ConllDocument(
+                        self.sentences, self.doc_index, self.path, self.doc_id, True, self.delimiter
+                    )
+                    self.sentences = []
+                    self.parts += 1
         else:
-            tokens.append(_parse_token(path, line_no, items, label_index, pos_index, min_columns))
-            last_sentence_closed_by_blank = False
+            token = _parse_token(
+                self.path, line_no, items, self.label_index, self.pos_index, self.min_columns
+            )
+            self.tokens.append(token)
+            self.last_sentence_closed_by_blank = False
 
-    close_sentence()
-    doc = close_document(last_sentence_closed_by_blank)
-    if doc is not None:
-        yield doc
+    def finish(self) -> Iterator[ConllDocument]:
+        """Close the open sentence and document (at a -DOCSTART- line or the end of the file)."""
+        self._close_sentence()
+        if not self.sentences:
+            if self.parts:  # its last part was yielded already
+                self.doc_index += 1
+                self.parts = 0
+            return
+        yield ConllDocument(
+            self.sentences,
+            self.doc_index,
+            self.path,
+            self.doc_id,
+            self.last_sentence_closed_by_blank,
+            self.delimiter,
+        )
+        self.sentences = []
+        self.doc_index += 1
+        self.parts = 0
+
+    def _close_sentence(self) -> None:
+        if self.tokens:
+            if self.to_iob2:
+                for token, tag in zip(self.tokens, iob1_to_iob2([t.label for t in self.tokens]), strict=True):
+                    token.label = tag
+            self.sentences.append(
+                ConllSentence(list(self.tokens), self.doc_index, self.path, self.tokens[0].line)
+            )
+            self.tokens.clear()
 
 
 def _parse_token(
@@ -295,82 +322,3 @@ def _parse_token(
             f"B-/I-/E-/S-<type>); check conllLabelIndex, or prefix bare labels with I-"
         )
     return ConllToken(text=word, pos=items[pos_index], label=label, line=line_no)
-
-
-def document_rows(
-    doc: ConllDocument, *, explode_sentences: bool = True, include_doc_id: bool = False
-) -> list[dict[str, object]]:
-    """The rows Spark NLP's CoNLL reader makes of one document: one per sentence, or one for the document.
-
-    Args:
-        doc: a document from :func:`read_conll_documents`.
-        explode_sentences: one row per sentence (Spark NLP's default) instead of one per document.
-        include_doc_id: add ``doc_id``: the ``-DOCSTART-`` id without surrounding hyphens, ``X`` if none.
-
-    Returns:
-        Dicts with keys ``doc_id`` (when asked), ``text``, ``document``, ``sentence``, ``token``, ``pos`` and
-        ``label``; each annotation column is a ``list[Annotation]``.
-
-    Example:
-        >>> doc = ConllDocument([ConllSentence([ConllToken("Hi", "UH", "O", 1)], 0, "f", 1)], 0, "f", None)
-        >>> document_rows(doc)[0]["token"][0].metadata
-        {'sentence': '0'}
-    """
-    groups = [[s] for s in doc.sentences] if explode_sentences else [doc.sentences]
-    doc_id = _remove_surrounding_hyphens(doc.doc_id or "X")
-    rows: list[dict[str, object]] = []
-    for group in groups:
-        row: dict[str, object] = {"doc_id": doc_id} if include_doc_id else {}
-        trailing = not explode_sentences and doc.ends_with_blank_line
-        row.update(_pack(group, doc.delimiter, trailing))
-        rows.append(row)
-    return rows
-
-
-def _pack(sentences: list[ConllSentence], delimiter: str, trailing_separator: bool) -> dict[str, object]:
-    """Build the text and the five annotation columns of one row from its sentences."""
-    parts: list[str] = []
-    length = 0
-    sentence_spans: list[tuple[int, int]] = []  # (begin, end) inclusive, per sentence
-    token_col: list[Annotation] = []
-    pos_col: list[Annotation] = []
-    label_col: list[Annotation] = []
-    for index, sentence in enumerate(sentences):
-        if index:
-            parts.append(_SENTENCE_SEPARATOR)
-            length += len(_SENTENCE_SEPARATOR)
-        sentence_begin = length
-        meta = {"sentence": str(index)}
-        for position, token in enumerate(sentence.tokens):
-            if position:
-                parts.append(delimiter)
-                length += len(delimiter)
-            begin, end = length, length + len(token.text) - 1  # inclusive end
-            parts.append(token.text)
-            length += len(token.text)
-            token_col.append(Annotation(AnnotatorType.TOKEN, begin, end, token.text, dict(meta)))
-            tagged_meta = {"word": token.text, **meta}
-            pos_col.append(Annotation(AnnotatorType.POS, begin, end, token.pos, dict(tagged_meta)))
-            label_col.append(Annotation(AnnotatorType.NAMED_ENTITY, begin, end, token.label, tagged_meta))
-        sentence_spans.append((sentence_begin, length - 1))
-    if trailing_separator:
-        parts.append(_SENTENCE_SEPARATOR)
-    text = "".join(parts)
-    sentence_annotations = [
-        Annotation(AnnotatorType.DOCUMENT, begin, end, text[begin : end + 1], {"sentence": str(index)})
-        for index, (begin, end) in enumerate(sentence_spans)
-    ]
-    return {
-        "text": text,
-        "document": [Annotation(AnnotatorType.DOCUMENT, 0, len(text) - 1, text, {"training": "true"})],
-        "sentence": sentence_annotations,
-        "token": token_col,
-        "pos": pos_col,
-        "label": label_col,
-    }
-
-
-def _remove_surrounding_hyphens(doc_id: str) -> str:
-    """Spark NLP's ``removeSurroundingHyphens``: ``-X-`` -> ``X``, ``-3-1-`` -> ``3-1``, ``3-2`` stays."""
-    match = _SURROUNDING_HYPHENS.search(doc_id)
-    return match.group(1) if match else doc_id

@@ -15,11 +15,11 @@ from sparktag.annotation import AnnotatorType, arrow_type, column_metadata, to_a
 from sparktag.core.conll import (
     ConllDocument,
     ConllFormatError,
-    document_rows,
     parse_conll_lines,
     read_conll_documents,
     resolve_paths,
 )
+from sparktag.core.conll_rows import document_rows
 
 ROWS_PER_BATCH = 4096
 # helper columns that put the parsed rows back in file order
@@ -169,12 +169,10 @@ class CoNLL:
             FileNotFoundError: a local ``path`` that names no file.
             ConllFormatError: a malformed line; the message starts with ``file:line:``.
         """
-        from pyspark.errors import PythonException
         from pyspark.sql.functions import col
         from pyspark.sql.types import LongType, StringType, StructField, StructType
 
         from sparktag.annotation import annotation_column_type
-        from sparktag.spark.persistence import is_local_master, is_local_path
 
         if str(read_as).upper() != "TEXT":
             raise ValueError(f"read_as={read_as!r}: only 'TEXT' is supported")
@@ -204,35 +202,44 @@ class CoNLL:
         for _, out, kind in columns:
             if kind is not None:
                 df = df.withMetadata(out, column_metadata(kind))
-        try:
-            # Parse now: errors belong to readDataset. A local checkpoint stores the rows as they stream out of
-            # the sort; DataFrame.persist would first build columnar cache batches in the JVM heap, which runs a
-            # 1 GB driver out of memory on a few hundred thousand sentences.
-            if storage_level is None:
-                df.count()
-            elif is_local_master(spark) and _LOCAL_CHECKPOINT_TAKES_LEVEL:
-                df = df.localCheckpoint(eager=True, storageLevel=storage_level)
-            else:
-                # On a cluster, a local checkpoint's blocks die with their executor and nothing can rebuild them:
-                # a lost worker would fail every later job. Persisted rows keep their lineage, so Spark re-reads
-                # and re-parses just the lost partitions from the (shared) files. (pyspark 3.5's localCheckpoint
-                # takes no storageLevel either: 4.0 added it.)
-                df = df.persist(storage_level)
-                df.count()
-        except PythonException as err:
-            found = re.search(r"ConllFormatError: (.*)", str(err))
-            if found:
-                raise ConllFormatError(found.group(1)) from None
+        return _read_now(spark, df, storage_level, path)
+
+
+def _read_now(spark: Any, df: Any, storage_level: StorageLevel | None, path: str) -> Any:
+    """Parse the files now (errors belong to readDataset) and persist the rows with ``storage_level``."""
+    from pyspark.errors import PythonException
+
+    from sparktag.spark.persistence import is_local_master, is_local_path
+
+    try:
+        # Parse now: errors belong to readDataset. A local checkpoint stores the rows as they stream out of
+        # the sort; DataFrame.persist would first build columnar cache batches in the JVM heap, which runs a
+        # 1 GB driver out of memory on a few hundred thousand sentences.
+        if storage_level is None:
+            df.count()
+        elif is_local_master(spark) and _LOCAL_CHECKPOINT_TAKES_LEVEL:
+            df = df.localCheckpoint(eager=True, storageLevel=storage_level)
+        else:
+            # On a cluster, a local checkpoint's blocks die with their executor and nothing can rebuild them:
+            # a lost worker would fail every later job. Persisted rows keep their lineage, so Spark re-reads
+            # and re-parses just the lost partitions from the (shared) files. (pyspark 3.5's localCheckpoint
+            # takes no storageLevel either: 4.0 added it.)
+            df = df.persist(storage_level)
+            df.count()
+    except PythonException as err:
+        found = re.search(r"ConllFormatError: (.*)", str(err))
+        if found:
+            raise ConllFormatError(found.group(1)) from None
+        raise
+    except Exception as err:
+        if is_local_master(spark) or not is_local_path(path) or not _unreadable(err):
             raise
-        except Exception as err:
-            if is_local_master(spark) or not is_local_path(path) or not _unreadable(err):
-                raise
-            raise FileNotFoundError(
-                f"readDataset: the executors cannot read {path}: it is on the driver's disk, and on a cluster the "
-                "CoNLL files must be on storage every node reaches (hdfs://, s3a://, dbfs:/, or a folder mounted "
-                "at the same path on every machine); copy them there and read that path"
-            ) from err
-        return df
+        raise FileNotFoundError(
+            f"readDataset: the executors cannot read {path}: it is on the driver's disk, and on a cluster the "
+            "CoNLL files must be on storage every node reaches (hdfs://, s3a://, dbfs:/, or a folder mounted "
+            "at the same path on every machine); copy them there and read that path"
+        ) from err
+    return df
 
 
 _LOCAL_CHECKPOINT_TAKES_LEVEL = int(pyspark.__version__.split(".")[0]) >= 4

@@ -65,7 +65,8 @@ def tag_test_file(
         ``(texts, labels, gold, pred)``: one entry per sentence (the rows of ``CoNLL().readDataset``);
         ``labels`` are the file's tags of the sentence joined by spaces.
     """
-    from sparktag.core.conll import document_rows, read_conll_documents
+    from sparktag.core.conll import read_conll_documents
+    from sparktag.core.conll_rows import document_rows
     from sparktag.core.labels import align_labels
 
     rows = [row for doc in read_conll_documents(test_path) for row in document_rows(doc)]
