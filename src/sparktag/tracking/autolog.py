@@ -396,7 +396,7 @@ def _input_example(pipeline: Any, dataset: Any, rows: int = 5) -> Any:
     (the flavor's one-sentence example) when that column is not a column of ``dataset``."""
     import pandas as pd
 
-    from sparktag.tracking.flavor import INPUT_COLUMN
+    from sparktag.tracking.signature import INPUT_COLUMN
 
     stages = pipeline.getStages()
     first = stages[0] if stages else None
