@@ -53,3 +53,11 @@ def experiment_id(tmp_path):
         yield mlflow.create_experiment("sparktag-tests", artifact_location=(tmp_path / "artifacts").as_uri())
     finally:
         mlflow.set_tracking_uri(before)
+
+
+@pytest.fixture
+def log_file(tmp_path: Path) -> Path:
+    """The NerDL log (extended) of the made-up training of :mod:`training_history`."""
+    from training_history import training_events, write_log
+
+    return write_log(tmp_path / "logs", training_events())

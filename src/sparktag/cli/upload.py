@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from sparktag.tracking.settings import resolve_settings
 
     if os.path.isfile(args.output):
-        from sparktag.tracking.autolog import upload_pending
+        from sparktag.tracking.pending import upload_pending
 
         settings = resolve_settings(args.tracking_uri, args.experiment)
         run_id = upload_pending(args.output, settings.tracking_uri, settings.experiment_name)

@@ -38,9 +38,9 @@ def write_test_reports(
         metrics by name, and the number of scored tokens.
     """
     from sparktag.ner.metrics import classification_report, entity_report, entity_scores
-    from sparktag.tracking.autolog import scores_metrics
     from sparktag.tracking.charts import plot_confusion
     from sparktag.tracking.experiment import report_metrics
+    from sparktag.tracking.run_metrics import scores_metrics
 
     report_text, report = classification_report(gold, pred)
     entities = entity_scores(gold, pred)
@@ -119,7 +119,7 @@ def evaluate_model(
 
     import mlflow
 
-    from sparktag.tracking.autolog import check_reachable
+    from sparktag.tracking.connection import check_reachable
     from sparktag.tracking.experiment import ExperimentResult
     from sparktag.tracking.settings import open_experiment, resolve_settings, use_settings
 

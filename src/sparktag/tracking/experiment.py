@@ -393,7 +393,7 @@ def run_experiment(
     import mlflow
 
     import sparktag
-    from sparktag.tracking.autolog import check_reachable, fail_fast_if_unreachable
+    from sparktag.tracking.connection import check_reachable, fail_fast_if_unreachable
     from sparktag.training import CoNLL
 
     timings: dict[str, float] = {}
@@ -467,9 +467,8 @@ def _run(
     # 2. fit with autologging: params and per-epoch metrics go to MLflow as training runs
     say(f"training on {int(sizes['training_size'])} sentences ({config.embeddings})...")
     start = time.perf_counter()
-    with autologging(pending_dir=str(out)), _listening(EpochProgress(say)):
-        if run_id is None:
-            autolog_module._set_offline(errors[0] if errors else "no MLflow run")
+    offline = None if run_id is not None else (errors[0] if errors else "no MLflow run")
+    with autologging(pending_dir=str(out), offline_reason=offline), _listening(EpochProgress(say)):
         model = pipeline.fit(train_df)
     timings["fit_time_s"] = time.perf_counter() - start
     listener = autolog_module.last_listener()

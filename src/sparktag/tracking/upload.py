@@ -78,7 +78,7 @@ def upload_experiment(
 
     import sparktag
     from sparktag.tracking import flavor
-    from sparktag.tracking.autolog import PENDING_PREFIX, upload_pending
+    from sparktag.tracking.pending import PENDING_PREFIX, upload_pending
 
     out = Path(output_dir).resolve()
     if not (out / "scores.json").is_file():
