@@ -1,4 +1,5 @@
-"""The names and values a tracked training logs: metric keys of scores and epochs, params within MLflow's limit.
+"""The names and values a tracked training logs: metric keys of scores and epochs, params within MLflow's
+limit, and the best epoch.
 
 One place for the names, so the listener (live, per epoch), ``run_experiment`` (final test scores) and the
 pending file agree: ``validation_entity_micro_f1``, ``test_token_macro_precision``, ``final_entity_f1_PER``...
