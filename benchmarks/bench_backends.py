@@ -95,7 +95,7 @@ def capture_standard_run(scratch: Path) -> StandardRun:
     from sparktag.ner.log import NerDLLog
     from sparktag.ner.metrics import evaluate
     from sparktag.ner.train import train
-    from sparktag.tracking.autolog import AutologConfig, MlflowListener
+    from sparktag.tracking.listener import AutologConfig, MlflowListener
 
     from concurrent_worker import examples, fitted_pipeline, stages, tagger
     from tiny_bert import conll_words, save_tiny_bert

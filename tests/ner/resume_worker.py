@@ -81,7 +81,7 @@ def main() -> None:
     if args.tracking_uri:
         import mlflow
 
-        from sparktag.tracking.autolog import AutologConfig, MlflowListener
+        from sparktag.tracking.listener import AutologConfig, MlflowListener
 
         mlflow.set_tracking_uri(args.tracking_uri)
         mlflow.set_experiment(experiment_id=args.experiment_id)

@@ -337,3 +337,57 @@ def test_entity_scores_agree_with_conlleval(kind):
             gold, pred = random_corpus(rng, kind)
         ours = {t: (c.tp, c.tp + c.fp, c.tp + c.fn) for t, c in entity_scores(gold, pred).per_label.items()}
         assert ours == conlleval(gold, pred)
+
+
+# --- chunk-level confusion counts (the confusion chart's data) ---------------------------------------------
+
+
+def test_confusion_counts_by_hand() -> None:
+    from sparktag.ner.metrics import NO_CHUNK, confusion_counts
+
+    gold = [
+        ["B-PER", "I-PER", "O", "B-LOC", "O"],  # PER(0,1) found; LOC(3,3) predicted as ORG
+        ["B-ORG", "I-ORG", "I-ORG", "O", "B-PER"],  # ORG(0,2) cut short to (0,1): missed + spurious
+        ["O", "B-MISC", "O", "O"],  # MISC missed; a spurious LOC at 3
+    ]
+    pred = [
+        ["B-PER", "I-PER", "O", "B-ORG", "O"],
+        ["B-ORG", "I-ORG", "O", "O", "B-PER"],
+        ["O", "O", "O", "B-LOC"],
+    ]
+    labels, matrix = confusion_counts(gold, pred)
+    assert labels == ["LOC", "MISC", "ORG", "PER", NO_CHUNK]
+    assert matrix == [
+        # LOC MISC ORG PER (none)      predicted
+        [0, 0, 1, 0, 0],  # gold LOC
+        [0, 0, 0, 0, 1],  # gold MISC
+        [0, 0, 0, 0, 1],  # gold ORG
+        [0, 0, 0, 2, 0],  # gold PER
+        [1, 0, 1, 0, 0],  # (none): spurious
+    ]
+
+
+def test_confusion_counts_agree_with_conlleval() -> None:
+    import numpy as np
+
+    from sparktag.ner.metrics import confusion_counts, entity_scores
+
+    rng = random.Random(7)
+    tags = ["O", "O", "O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG"]
+    gold = [[rng.choice(tags) for _ in range(rng.randint(1, 12))] for _ in range(200)]
+    pred = [[t if rng.random() < 0.7 else rng.choice(tags) for t in sentence] for sentence in gold]
+    labels, matrix = confusion_counts(gold, pred)
+    m = np.array(matrix)
+    for i, entity in enumerate(labels[:-1]):
+        counts = entity_scores(gold, pred).per_label[entity]
+        assert (m[i, i], m[:, i].sum() - m[i, i], m[i].sum() - m[i, i]) == (counts.tp, counts.fp, counts.fn)
+    assert m[-1, -1] == 0
+
+
+def test_confusion_counts_need_aligned_tags() -> None:
+    from sparktag.ner.metrics import confusion_counts
+
+    with pytest.raises(ValueError, match="2 sentences but pred has 1"):
+        confusion_counts([["O"], ["O"]], [["O"]])
+    with pytest.raises(ValueError, match="sentence 0: gold has 2 tags but pred has 1"):
+        confusion_counts([["O", "B-PER"]], [["O"]])

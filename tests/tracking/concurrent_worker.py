@@ -2,7 +2,7 @@
 
 It does what ``Pipeline.fit`` with autologging does, minus the JVM: featurize CoNLL sentences with the
 pipeline's own stages through LightPipeline (the tiny BERT gives the vectors), train the tagger with the pure
-trainer while sparktag's :class:`~sparktag.tracking.autolog.MlflowListener` logs its events, wrap the weights
+trainer while sparktag's :class:`~sparktag.tracking.listener.MlflowListener` logs its events, wrap the weights
 in a NerDLModel (``NerDLApproach.model_from_result``), then log and register the fitted pipeline with
 ``sparktag.mlflow.log_model``. Eight JVMs on two cores would measure Spark's start-up, not the tracking
 server under concurrent writes.
@@ -131,7 +131,7 @@ def main() -> None:
     import sparktag.mlflow
     from sparktag.ner.metrics import evaluate
     from sparktag.ner.train import train
-    from sparktag.tracking.autolog import AutologConfig, MlflowListener
+    from sparktag.tracking.listener import AutologConfig, MlflowListener
 
     torch.set_num_threads(1)  # eight workers share two cores
     featurizers = stages(args.bert_dir)

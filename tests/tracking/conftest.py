@@ -80,3 +80,11 @@ def expected(registered) -> list[dict]:
         "the tiny model finds no entity in a sentence it was trained on"
     )
     return records
+
+
+@pytest.fixture
+def log_file(tmp_path: Path) -> Path:
+    """The NerDL log (extended) of the made-up training of :mod:`training_history`."""
+    from training_history import training_events, write_log
+
+    return write_log(tmp_path / "logs", training_events())

@@ -21,7 +21,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from sparktag.tracking.experiment import ExperimentConfig, ExperimentResult, run_experiment
+from sparktag.tracking.experiment import run_experiment
+from sparktag.tracking.experiment_config import ExperimentConfig
+from sparktag.tracking.experiment_result import ExperimentResult
 
 from servers import TrackingServer, mysql_database, unavailable
 

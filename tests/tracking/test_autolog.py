@@ -11,8 +11,13 @@ import pytest
 
 from sparktag.ner.events import EpochEnded, Evaluation, LabelCounts, Scores, TrainingEnded, TrainingStarted
 from sparktag.tracking import autolog as autolog_module
-from sparktag.tracking.autolog import MlflowListener, autolog, epoch_metrics
+from sparktag.tracking.autolog import autolog
+from sparktag.tracking.environment import java_version
 from sparktag.tracking.flavor import FLAVOR_NAME
+from sparktag.tracking.listener import AutologConfig, MlflowListener
+from sparktag.tracking.pending import upload_pending
+from sparktag.tracking.run_file import RUN_FILE
+from sparktag.tracking.run_metrics import epoch_metrics
 
 from pipelines import autolog_pipeline
 from processes import free_port, wait_for
@@ -111,7 +116,7 @@ def test_environment_tags(tracked):
     tags = run.data.tags
     for key in ("sparktag.version", "torch.version", "pyspark.version", "python.version"):
         assert tags.get(key), key
-    if autolog_module.java_version():
+    if java_version():
         assert tags["java.version"][0].isdigit()
 
 
@@ -149,6 +154,7 @@ def test_inside_the_users_run_and_disable(train_df, sample_bert_dir, tmp_path, s
     DataFrame is its dataset input all the same (log_datasets does not depend on log_models, as in MLflow)."""
     import mlflow
     from mlflow.tracking import MlflowClient
+    from mlflow.utils.autologging_utils import autologging_is_disabled
 
     from sparktag.spark.ner_dl import LISTENER_FACTORIES, NerDLApproach
 
@@ -156,7 +162,7 @@ def test_inside_the_users_run_and_disable(train_df, sample_bert_dir, tmp_path, s
     unpatched = NerDLApproach.__dict__["_fit"]
     autolog(log_models=False)
     autolog(log_models=False)  # registered once
-    assert LISTENER_FACTORIES.count(autolog_module._factory) == 1 and autolog_module.is_enabled()
+    assert LISTENER_FACTORIES.count(autolog_module._factory) == 1 and not autologging_is_disabled("sparktag")
     try:
         with mlflow.start_run() as run:
             autolog_pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=1).fit(train_df.limit(30))
@@ -167,7 +173,7 @@ def test_inside_the_users_run_and_disable(train_df, sample_bert_dir, tmp_path, s
     client = MlflowClient()
     assert [d.dataset.name for d in client.get_run(run.info.run_id).inputs.dataset_inputs] == ["train"]
     assert client.search_logged_models([run.info.experiment_id]) == []  # log_models=False
-    assert not autolog_module.is_enabled() and autolog_module._factory not in LISTENER_FACTORIES
+    assert autologging_is_disabled("sparktag") and autolog_module._factory not in LISTENER_FACTORIES
     assert NerDLApproach.__dict__["_fit"] is unpatched  # MLflow's revert_patches undid the patch
 
 
@@ -186,12 +192,12 @@ def test_mlflow_autolog_disable_turns_sparktag_off(train_df, sample_bert_dir, tm
     sparktag.mlflow.autolog()
     try:
         mlflow.autolog(disable=True)
-        assert not autolog_module.is_enabled()
         model = autolog_pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=1).fit(train_df.limit(20))
         assert model.stages[-1].getClasses()  # trained, untracked
         assert all_runs(MlflowClient()) == []
         sparktag.mlflow.autolog()  # called after mlflow.autolog: sparktag's own setting wins again
-        assert autolog_module.is_enabled()
+        autolog_pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=1).fit(train_df.limit(20))
+        assert len(all_runs(MlflowClient())) == 1
     finally:
         sparktag.mlflow.autolog(disable=True)
 
@@ -284,20 +290,24 @@ def test_disable_for_unsupported_versions(
     train_df, sample_bert_dir, tmp_path, sqlite_uri, caplog, monkeypatch
 ):
     from mlflow.tracking import MlflowClient
+    from mlflow.utils.autologging_utils import autologging_is_disabled
+
+    from sparktag.spark.ner_dl import LISTENER_FACTORIES
 
     assert autolog_module.unsupported_versions() == {}  # what runs here is what is declared
     monkeypatch.setattr(autolog_module, "SUPPORTED_VERSIONS", {"pyspark": ("99.0", "99.1")})
     try:
         with caplog.at_level(logging.WARNING, logger="sparktag.tracking"):
             autolog(disable_for_unsupported_versions=True)
-        assert not autolog_module.is_enabled()
+        assert autolog_module._factory not in LISTENER_FACTORIES  # off: no fit gets a listener
         assert "pyspark" in caplog.text and "99.0..99.1" in caplog.text
         autolog_pipeline(str(sample_bert_dir), tmp_path / "logs", epochs=1).fit(train_df.limit(20))
         assert all_runs(MlflowClient()) == []
         caplog.clear()
         with caplog.at_level(logging.WARNING, logger="sparktag.tracking"):
             autolog()  # without it: a warning, and autologging on
-        assert autolog_module.is_enabled() and "is tested with pyspark 99.0..99.1" in caplog.text
+        assert autolog_module._factory in LISTENER_FACTORIES and not autologging_is_disabled("sparktag")
+        assert "is tested with pyspark 99.0..99.1" in caplog.text
     finally:
         autolog(disable=True)
 
@@ -335,15 +345,13 @@ def test_unreachable_server_does_not_break_training(train_df, sample_bert_dir, t
 def test_pending_file_uploads(tmp_path, sqlite_uri):
     from mlflow.tracking import MlflowClient
 
-    listener = MlflowListener(
-        FakeApproach(), autolog_module.AutologConfig(offline_reason="test", silent=True)
-    )
+    listener = MlflowListener(FakeApproach(), AutologConfig(offline_reason="test", silent=True))
     listener.on_event(started())
     listener.on_event(epoch(1))
     listener.on_event(epoch(2))
     listener.on_event(TrainingEnded(epochs=2, elapsed_s=1.0))
     assert listener.run_id is None and listener.pending_file
-    run_id = autolog_module.upload_pending(listener.pending_file, sqlite_uri, "uploaded")
+    run_id = upload_pending(listener.pending_file, sqlite_uri, "uploaded")
     client = MlflowClient()
     run = client.get_run(run_id)
     assert [m.step for m in client.get_metric_history(run_id, "validation_entity_micro_f1")] == [1, 2]
@@ -382,7 +390,7 @@ def epoch(n: int) -> EpochEnded:
 def test_redaction_scans_everything_logged(tmp_path, sqlite_uri):
     from mlflow.tracking import MlflowClient
 
-    listener = MlflowListener(FakeApproach(str(tmp_path)), autolog_module.AutologConfig())
+    listener = MlflowListener(FakeApproach(str(tmp_path)), AutologConfig())
     for event in (started(), epoch(1), epoch(2), TrainingEnded(epochs=2, elapsed_s=1.0)):
         listener.on_event(event)
     client = MlflowClient()
@@ -581,9 +589,9 @@ def test_a_resumed_listener_logs_the_missing_epochs_once(tmp_path, sqlite_uri):
     client.log_batch(killed.info.run_id, [Metric(k, v, 0, 1) for k, v in epoch_metrics(epoch(1)).items()])
     folder = tmp_path / "ckpt"
     folder.mkdir()
-    (folder / autolog_module.RUN_FILE).write_text(json.dumps({"run_id": killed.info.run_id}))
+    (folder / RUN_FILE).write_text(json.dumps({"run_id": killed.info.run_id}))
 
-    listener = MlflowListener(FakeApproach(), autolog_module.AutologConfig(log_charts=False))
+    listener = MlflowListener(FakeApproach(), AutologConfig(log_charts=False))
     resumed_from = str(folder / "epoch-0002")
     history = [epoch(1), epoch(2)]
     listener.on_event(

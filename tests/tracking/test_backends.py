@@ -14,7 +14,8 @@ import textwrap
 
 import pytest
 
-from sparktag.tracking.experiment import ExperimentConfig, run_experiment
+from sparktag.tracking.experiment import run_experiment
+from sparktag.tracking.experiment_config import ExperimentConfig
 
 from servers import S3, TrackingServer, mysql_database, postgres_database
 

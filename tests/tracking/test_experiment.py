@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from sparktag.tracking.experiment import ExperimentConfig, report_metrics, run_experiment
-from sparktag.tracking.upload import tracked_run, upload_experiment
+from sparktag.tracking.evaluation import report_metrics
+from sparktag.tracking.experiment import run_experiment
+from sparktag.tracking.experiment_config import ExperimentConfig
+from sparktag.tracking.output_folder import tracked_run
+from sparktag.tracking.upload import upload_experiment
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 

@@ -137,14 +137,8 @@ def test_log_register_alias_and_load_by_every_uri(fitted, reference, spark, expe
 def test_pyfunc_contract(fitted, reference, tmp_path):
     from mlflow.exceptions import MlflowException
 
-    from sparktag.tracking.flavor import (
-        ENTITY_FIELDS,
-        FLAT_COLUMNS,
-        OUTPUT_COLUMNS,
-        _load_pyfunc,
-        default_signature,
-        save_model,
-    )
+    from sparktag.tracking.flavor import _load_pyfunc, save_model
+    from sparktag.tracking.signature import ENTITY_FIELDS, FLAT_COLUMNS, OUTPUT_COLUMNS, default_signature
 
     model = fitted
     save_model(model, str(tmp_path / "model"))
@@ -202,7 +196,9 @@ def test_pyfunc_contract(fitted, reference, tmp_path):
 
 def test_pyfunc_serves_bfloat16_only_when_asked(fitted, tmp_path, monkeypatch):
     """SPARKTAG_ENCODER_PRECISION switches the served encoder's precision; unset keeps the saved float32."""
-    from sparktag.tracking.flavor import OUTPUT_COLUMNS, PRECISION_ENV, _load_pyfunc, save_model
+    from sparktag.tracking.flavor import _load_pyfunc, save_model
+    from sparktag.tracking.pyfunc_model import PRECISION_ENV
+    from sparktag.tracking.signature import OUTPUT_COLUMNS
 
     save_model(fitted, str(tmp_path / "model"))
     pipeline = str(tmp_path / "model" / "pipeline")

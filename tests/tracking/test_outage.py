@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from sparktag.ner.events import EpochEnded
-from sparktag.tracking.experiment import ExperimentConfig, run_experiment
+from sparktag.tracking.experiment import run_experiment
+from sparktag.tracking.experiment_config import ExperimentConfig
 
 from servers import TrackingServer
 

@@ -11,7 +11,7 @@ import textwrap
 CHECK_SAMPLE = textwrap.dedent(
     """
     import json, sys
-    from sparktag.tracking.experiment import ExperimentConfig
+    from sparktag.tracking.experiment_config import ExperimentConfig
     from sparktag.tracking.preflight import check_config
 
     sample = sys.argv[1]

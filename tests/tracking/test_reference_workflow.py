@@ -25,7 +25,7 @@ def test_the_reference_cell_runs_unchanged(spark, sample_dir, sample_bert_dir, t
     import sparktag
     from sparktag.annotator import BertEmbeddings, NerDLApproach, NerDLModel, SentenceDetector, Tokenizer
     from sparktag.base import DocumentAssembler
-    from sparktag.tracking import charts as ner_image_log_parser
+    from sparktag.tracking import ner_image_log_parser
     from sparktag.training import CoNLL
 
     monkeypatch.chdir(tmp_path)

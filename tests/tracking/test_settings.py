@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from sparktag.tracking.experiment import ExperimentConfig
+from sparktag.tracking.experiment_config import ExperimentConfig
 from sparktag.tracking.settings import open_experiment, resolve_settings, use_settings
 
 

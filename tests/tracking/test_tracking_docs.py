@@ -73,10 +73,7 @@ def test_every_command_of_the_tracking_guide_runs(tmp_path, databases):
     for tool in ("mariadb", "createdb", "curl"):
         if not _on_path(tool):
             unavailable(f"docs/tracking.md uses `{tool}`, which is not installed")
-    # the ports servers listen on (not the databases' 3306/5432): each becomes a free one
-    ports = {p: free_port() for p in re.findall(r"(?:--port |-p |127\.0\.0\.1:)(\d+)", DOC.read_text())}
-    for db_port in ("3306", "5432"):
-        ports.pop(db_port, None)
+    ports = _server_ports()
     port_pattern = re.compile(r"\b(" + "|".join(ports) + r")\b")
     # MiniLM stands in for a tiny BERT of the sample's words: same code path, seconds instead of minutes
     models = tmp_path / "models"
@@ -134,6 +131,12 @@ def test_every_command_of_the_tracking_guide_runs(tmp_path, databases):
         for seconds, first in elapsed_s:
             print(f"{seconds:7.1f} s  {first[:100]}")
     assert ran >= 15  # the page's bash blocks, all of them
+
+
+def _server_ports() -> dict[str, int]:
+    """The ports the page's servers listen on (not the databases' 3306/5432), each mapped to a free one."""
+    found = set(re.findall(r"(?:--port |-p |127\.0\.0\.1:)(\d+)", DOC.read_text())) - {"3306", "5432"}
+    return {port: free_port() for port in found}
 
 
 def _check_output(body: str, out: str) -> None:

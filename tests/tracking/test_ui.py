@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from sparktag.tracking.experiment import ExperimentConfig, run_experiment
+from sparktag.tracking.experiment import run_experiment
+from sparktag.tracking.experiment_config import ExperimentConfig
 
 from servers import TrackingServer, unavailable
 

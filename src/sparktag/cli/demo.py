@@ -28,7 +28,8 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from sparktag.tracking.experiment import ExperimentConfig, run_experiment
+    from sparktag.tracking.experiment import run_experiment
+    from sparktag.tracking.experiment_config import ExperimentConfig
     from sparktag.tracking.redact import redact_uri
 
     started = time.perf_counter()

@@ -65,7 +65,7 @@ def config_from_args(args: argparse.Namespace) -> object:
     """The ExperimentConfig of a command line: --config file, then named flags, --param, dotted overrides."""
     import json
 
-    from sparktag.tracking.experiment import ExperimentConfig
+    from sparktag.tracking.experiment_config import ExperimentConfig
 
     values = {FIELDS.get(f, f.replace("-", "_")): getattr(args, f.replace("-", "_")) for f, _, _ in FLAGS}
     overrides: dict[str, object] = {k: v for k, v in values.items() if v is not None}

@@ -34,13 +34,14 @@ def run(args: argparse.Namespace) -> int:
     from sparktag.tracking.settings import resolve_settings
 
     if os.path.isfile(args.output):
-        from sparktag.tracking.autolog import upload_pending
+        from sparktag.tracking.pending import upload_pending
 
         settings = resolve_settings(args.tracking_uri, args.experiment)
         run_id = upload_pending(args.output, settings.tracking_uri, settings.experiment_name)
         print(f"uploaded {args.output} as run {run_id} to {settings.describe()}")
         return OK
-    from sparktag.tracking.upload import tracked_run, upload_experiment
+    from sparktag.tracking.output_folder import tracked_run
+    from sparktag.tracking.upload import upload_experiment
 
     try:
         run_id = upload_experiment(args.output, args.tracking_uri, args.experiment, args.model_name, args.alias,

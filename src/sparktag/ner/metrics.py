@@ -231,3 +231,55 @@ def scores_from_dataframe(
             gold.append(g)
             pred.append(p)
     return evaluate(gold, pred)
+
+
+#: the confusion matrix's row for spurious predictions and column for missed entities
+NO_CHUNK = "(none)"
+
+
+def confusion_counts(gold: Tags, pred: Tags) -> tuple[list[str], list[list[int]]]:
+    """Chunk-level entity-type confusion counts.
+
+    Chunks are read from each sentence's tags by :func:`~sparktag.core.chunks.tags_to_chunks` (conlleval's
+    rules, any scheme). Matching is by exact span only, as strict CoNLL scoring is:
+
+    * a gold chunk and a predicted chunk with the same first and last token count once in
+      ``(gold type, predicted type)``: the diagonal is the entity-level ``tp``, off-diagonal cells are
+      type confusions;
+    * a gold chunk with no predicted chunk of the same span is missed: ``(gold type, "(none)")``;
+    * a predicted chunk with no gold chunk of the same span is spurious: ``("(none)", predicted type)``.
+
+    A partial overlap (``[PER Ann Lee]`` predicted as ``[PER Ann]``) is therefore one missed and one spurious
+    chunk. With this rule, row sums minus the diagonal are conlleval's ``fn`` per type and column sums minus
+    the diagonal its ``fp``, so the matrix agrees with :func:`entity_scores`.
+
+    Args:
+        gold: one list of tags per sentence.
+        pred: the predicted tags, same shape.
+
+    Returns:
+        ``(labels, matrix)``: the entity types (sorted) followed by :data:`NO_CHUNK`, used for both rows
+        (gold) and columns (predicted); ``matrix[i][j]`` counts chunks of gold ``labels[i]`` predicted as
+        ``labels[j]``. ``matrix[-1][-1]`` is always 0.
+
+    Raises:
+        ValueError: gold and pred differ in the number of sentences or of tags in a sentence.
+
+    Example:
+        >>> confusion_counts([["B-PER", "I-PER", "B-LOC"]], [["B-ORG", "I-ORG", "O"]])
+        (['LOC', 'ORG', 'PER', '(none)'], [[0, 0, 0, 1], [0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 0]])
+    """
+    _check_lengths(gold, pred)
+    pairs: list[tuple[str, str]] = []
+    for g_tags, p_tags in zip(gold, pred, strict=True):
+        g_spans = {(c.start, c.end): c.entity for c in tags_to_chunks(g_tags)}
+        p_spans = {(c.start, c.end): c.entity for c in tags_to_chunks(p_tags)}
+        for span, g_type in g_spans.items():
+            pairs.append((g_type, p_spans.get(span, NO_CHUNK)))
+        pairs.extend((NO_CHUNK, p_type) for span, p_type in p_spans.items() if span not in g_spans)
+    labels = sorted({t for pair in pairs for t in pair} - {NO_CHUNK}) + [NO_CHUNK]
+    index = {label: i for i, label in enumerate(labels)}
+    matrix = [[0] * len(labels) for _ in labels]
+    for g_type, p_type in pairs:
+        matrix[index[g_type]][index[p_type]] += 1
+    return labels, matrix

@@ -34,23 +34,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from sparktag.tracking.environment import (
-    check_reachable,
-    environment_tags,
-    fail_fast_if_unreachable,
-    git_commit,
-    java_version,
-)
-from sparktag.tracking.listener import (
-    INTEGRATION,
-    MAX_PARAM_CHARS,
-    RUN_FILE,
-    AutologConfig,
-    MlflowListener,
-    epoch_metrics,
-    scores_metrics,
-)
-from sparktag.tracking.pending import PENDING_PREFIX, read_pending, upload_pending, write_pending
+from sparktag.tracking.listener import INTEGRATION, AutologConfig, MlflowListener
 
 logger = logging.getLogger("sparktag.tracking")
 
@@ -72,29 +56,7 @@ _pipeline_listeners: contextvars.ContextVar[list[MlflowListener] | None] = conte
     "sparktag_pipeline", default=None
 )
 
-__all__ = [
-    "MAX_PARAM_CHARS",
-    "PENDING_PREFIX",
-    "RUN_FILE",
-    "SUPPORTED_VERSIONS",
-    "AutologConfig",
-    "MlflowListener",
-    "autolog",
-    "autologging",
-    "check_reachable",
-    "environment_tags",
-    "epoch_metrics",
-    "fail_fast_if_unreachable",
-    "git_commit",
-    "is_enabled",
-    "java_version",
-    "last_listener",
-    "read_pending",
-    "scores_metrics",
-    "unsupported_versions",
-    "upload_pending",
-    "write_pending",
-]
+__all__ = ["SUPPORTED_VERSIONS", "autolog", "autologging", "last_listener", "unsupported_versions"]
 
 
 def autolog(
@@ -248,15 +210,6 @@ def unsupported_versions() -> dict[str, str]:
     return outside
 
 
-def is_enabled() -> bool:
-    """Whether autologging is on (turned on, and not off through ``disable`` or ``mlflow.autolog``)."""
-    if _config is None:
-        return False
-    from mlflow.utils.autologging_utils import autologging_is_disabled
-
-    return not autologging_is_disabled(INTEGRATION) and not _disabled_by_mlflow_autolog()
-
-
 def _disabled_by_mlflow_autolog() -> bool:
     """Whether ``mlflow.autolog(disable=True)`` was called after sparktag's autolog (and did not exclude it).
 
@@ -273,16 +226,24 @@ def _disabled_by_mlflow_autolog() -> bool:
 
 
 @contextlib.contextmanager
-def autologging(**settings: Any) -> Iterator[None]:
+def autologging(*, offline_reason: str | None = None, **settings: Any) -> Iterator[None]:
     """Autologging on with ``settings`` (as :func:`autolog`'s) inside the block; the previous state after.
 
     Unlike :func:`autolog`, ``log_models`` and ``log_datasets`` are False unless given: the callers of this
     block (``run_experiment``, the benchmarks) log their model and datasets themselves.
+
+    Args:
+        offline_reason: the tracking server is known to be unreachable (why): the fits inside the block do
+            not contact MLflow at all and write everything to the pending file.
+        settings: :func:`autolog`'s.
     """
+    global _config
     settings.setdefault("log_models", False)
     settings.setdefault("log_datasets", False)
     before = _current_settings()
     autolog(**settings)
+    if offline_reason is not None and _config is not None:
+        _config = replace(_config, offline_reason=offline_reason)
     try:
         yield
     finally:
@@ -293,20 +254,15 @@ def autologging(**settings: Any) -> Iterator[None]:
 
 
 def _current_settings() -> dict[str, Any] | None:
-    """The settings autologging is on with now (as :func:`autolog` takes them), or None when it is off."""
-    if not is_enabled():
+    """The settings autologging is on with now (as :func:`autolog` takes them), or None when it is off
+    (never turned on, turned off through ``disable``, or by a later ``mlflow.autolog(disable=True)``)."""
+    from mlflow.utils.autologging_utils import AUTOLOGGING_INTEGRATIONS, autologging_is_disabled
+
+    if _config is None or autologging_is_disabled(INTEGRATION) or _disabled_by_mlflow_autolog():
         return None
-    from mlflow.utils.autologging_utils import AUTOLOGGING_INTEGRATIONS
 
     stored = AUTOLOGGING_INTEGRATIONS.get(INTEGRATION) or {}
     return {name: stored[name] for name in _SETTINGS if name in stored}
-
-
-def _set_offline(reason: str | None) -> None:
-    """Used by ``run_experiment`` when the tracking server is known to be unreachable: write locally only."""
-    global _config
-    if _config is not None:
-        _config = replace(_config, offline_reason=reason)
 
 
 def last_listener() -> MlflowListener | None:
@@ -396,7 +352,7 @@ def _input_example(pipeline: Any, dataset: Any, rows: int = 5) -> Any:
     (the flavor's one-sentence example) when that column is not a column of ``dataset``."""
     import pandas as pd
 
-    from sparktag.tracking.flavor import INPUT_COLUMN
+    from sparktag.tracking.signature import INPUT_COLUMN
 
     stages = pipeline.getStages()
     first = stages[0] if stages else None

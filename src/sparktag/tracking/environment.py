@@ -1,8 +1,7 @@
-"""The facts a tracked run records about where it ran, and a quick check that a tracking server answers.
+"""The facts a tracked run records about where it ran: versions and the git commit.
 
 :func:`environment_tags` (versions of sparktag, torch, pyspark, MLflow, Java, Python and the git commit) go on
-every autologged run; :func:`check_reachable` and :func:`fail_fast_if_unreachable` let the listener go offline
-in seconds when the server is away, instead of waiting through MLflow's minutes of HTTP retries.
+every autologged run, as tags.
 """
 
 from __future__ import annotations
@@ -10,11 +9,8 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import socket
 import subprocess
 import sys
-from collections.abc import Iterator
-from urllib.parse import urlparse
 
 
 def environment_tags() -> dict[str, str]:
@@ -62,39 +58,3 @@ def git_commit(folder: str | None = None) -> str | None:
         return None
     commit = done.stdout.strip()
     return commit if done.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", commit) else None
-
-
-def check_reachable(uri: str, timeout_s: float = 3.0) -> str | None:
-    """None when an http(s) tracking server answers a TCP connect; else why not. Other stores: None.
-
-    A quick check before training, so an unreachable server costs seconds, not MLflow's minutes of retries.
-    """
-    parsed = urlparse(uri)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        return None
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    try:
-        with socket.create_connection((parsed.hostname, port), timeout=timeout_s):
-            return None
-    except OSError as err:
-        return f"cannot connect to {parsed.hostname}:{port} ({err.strerror or err})"
-
-
-@contextlib.contextmanager
-def fail_fast_if_unreachable(uri: str) -> Iterator[None]:
-    """MLflow calls inside the block make one attempt with a short timeout when ``uri`` cannot be reached:
-    ending a run on a server that went away must cost seconds, not MLflow's minutes of retries."""
-    if check_reachable(uri) is None:
-        yield
-        return
-    settings = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
-    saved = {k: os.environ.get(k) for k in settings}
-    os.environ.update(settings)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

@@ -38,9 +38,8 @@ def write_test_reports(
         metrics by name, and the number of scored tokens.
     """
     from sparktag.ner.metrics import classification_report, entity_report, entity_scores
-    from sparktag.tracking.autolog import scores_metrics
     from sparktag.tracking.charts import plot_confusion
-    from sparktag.tracking.experiment import report_metrics
+    from sparktag.tracking.run_metrics import scores_metrics
 
     report_text, report = classification_report(gold, pred)
     entities = entity_scores(gold, pred)
@@ -54,6 +53,35 @@ def write_test_reports(
     scores = report_metrics(report)
     scores.update(scores_metrics("final", "entity", entities))
     return scores, n_tokens
+
+
+def gold_and_predicted(rows: list[Any]) -> tuple[list[list[str]], list[list[str]], list[list[str]]]:
+    """Tokens, gold tags (matched to the pipeline's tokens by span) and predicted tags, per row."""
+    from sparktag.annotation import from_rows
+    from sparktag.core.labels import align_labels
+
+    words, gold, pred = [], [], []
+    for row in rows:
+        tokens = from_rows(row["token"])
+        tags = {a.begin: a.result for a in from_rows(row["ner"])}
+        words.append([t.result for t in tokens])
+        gold.append(align_labels(tokens, from_rows(row["label"])))
+        pred.append([tags.get(t.begin, "O") for t in tokens])
+    return words, gold, pred
+
+
+def report_metrics(report: dict[str, Any]) -> dict[str, float]:
+    """scikit-learn's ``output_dict`` report as flat metric names: ``final_tag_B-PER_f1``, ``final_tag_accuracy``."""
+    out: dict[str, float] = {}
+    short = {"precision": "precision", "recall": "recall", "f1-score": "f1", "support": "support"}
+    for label, value in report.items():
+        key = label.replace(" ", "_")
+        if isinstance(value, dict):
+            for metric, number in value.items():
+                out[f"final_tag_{key}_{short.get(metric, metric)}"] = float(number)
+        else:
+            out[f"final_tag_{key}"] = float(value)
+    return out
 
 
 def tag_test_file(
@@ -113,15 +141,15 @@ def evaluate_model(
         echo: where the reports and summary go (``None``: silent).
 
     Returns:
-        An :class:`~sparktag.tracking.experiment.ExperimentResult` (``run_id`` ``None`` when not tracked;
+        An :class:`~sparktag.tracking.experiment_result.ExperimentResult` (``run_id`` ``None`` when not tracked;
         ``tracking_error`` says why tracking failed, the files are kept).
     """
     import dataclasses
 
     import mlflow
 
-    from sparktag.tracking.autolog import check_reachable
-    from sparktag.tracking.experiment import ExperimentResult
+    from sparktag.tracking.connection import check_reachable
+    from sparktag.tracking.experiment_result import ExperimentResult
     from sparktag.tracking.settings import open_experiment, resolve_settings, use_settings
 
     say: Echo = echo or (lambda _line: None)

@@ -25,11 +25,8 @@ warning, see :mod:`sparktag.tracking.pending`) that ``sparktag upload FILE`` sen
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import math
 import os
-import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -37,23 +34,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sparktag.ner.events import (
-    EpochEnded,
-    EpochStarted,
-    Evaluation,
-    Event,
-    Scores,
-    TrainingEnded,
-    TrainingStarted,
-)
-from sparktag.tracking.environment import check_reachable, environment_tags, fail_fast_if_unreachable
+from sparktag.ner.events import EpochEnded, Event, TrainingEnded, TrainingStarted
+from sparktag.tracking.connection import check_reachable, fail_fast_if_unreachable
+from sparktag.tracking.environment import environment_tags
 from sparktag.tracking.pending import PENDING_PREFIX, write_pending
 from sparktag.tracking.redact import redact_params, redact_uri
+from sparktag.tracking.run_file import RUN_FILE, read_run_id, write_run_file
+from sparktag.tracking.run_metrics import best_epoch, epoch_metrics, param_value
 
 logger = logging.getLogger("sparktag.tracking")
 
-MAX_PARAM_CHARS = 6000  # MLflow's limit on a param value
-RUN_FILE = "mlflow_run.json"  # in the trainer's checkpoint folder: the run a resumed training continues
 INTEGRATION = "sparktag"  # the autologging integration's name (MLflow's ``mlflow.autologging`` tag value)
 # mlflow.utils.mlflow_tags.MLFLOW_AUTOLOGGING, spelled out so this module does not import MLflow
 AUTOLOGGING_TAG = "mlflow.autologging"
@@ -73,50 +63,6 @@ class AutologConfig:
     log_charts: bool = True
     pending_dir: str | None = None  # where the pending JSON goes; None: outputLogsPath, else ./mlflow_pending
     offline_reason: str | None = None  # set: do not contact MLflow at all, write the pending file
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Metric names
-
-
-def _safe_key(text: str) -> str:
-    """An MLflow-valid metric key part (letters, digits, ``_ - . /`` and spaces are allowed)."""
-    return re.sub(r"[^A-Za-z0-9_\-./ ]", "_", text)
-
-
-def scores_metrics(prefix: str, level: str, scores: Scores) -> dict[str, float]:
-    """``{prefix}_{level}_{micro|macro}_{precision|recall|f1}`` (+ ``{prefix}_entity_f1_{TYPE}``)."""
-    out: dict[str, float] = {}
-    for average in ("micro", "macro"):
-        for metric in ("precision", "recall", "f1"):
-            out[f"{prefix}_{level}_{average}_{metric}"] = float(getattr(scores, f"{average}_{metric}"))
-    if level == "entity":
-        for entity, counts in scores.per_label.items():
-            out[f"{prefix}_entity_f1_{_safe_key(entity)}"] = counts.f1
-    return out
-
-
-def epoch_metrics(event: EpochEnded) -> dict[str, float]:
-    """Every metric of one epoch, by name (what the listener logs at step ``event.epoch``).
-
-    Names: ``loss``, ``lr``, ``epoch_time_s``; and for ``validation`` and ``test``:
-    ``<ds>_token_{micro,macro}_{precision,recall,f1}`` (Spark NLP's log), ``<ds>_entity_...`` (strict
-    conlleval), ``<ds>_entity_f1_<TYPE>``, ``<ds>_eval_time_s``.
-    """
-    metrics = {"loss": event.loss, "lr": event.lr, "epoch_time_s": event.elapsed_s}
-    evaluation: Evaluation | None
-    for name, evaluation in (("validation", event.validation), ("test", event.test)):
-        if evaluation is None:
-            continue
-        metrics.update(scores_metrics(name, "token", evaluation.token))
-        metrics.update(scores_metrics(name, "entity", evaluation.entity))
-        metrics[f"{name}_eval_time_s"] = evaluation.elapsed_s
-    return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and math.isfinite(v)}
-
-
-def _param_value(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= MAX_PARAM_CHARS else text[: MAX_PARAM_CHARS - 3] + "..."
 
 
 class MlflowListener:
@@ -145,7 +91,8 @@ class MlflowListener:
         self.pending_file: str | None = None
         self.offline = False
         self._opened_run = False
-        self._events: list[Event] = []
+        self._history: list[EpochEnded] = []  # every epoch of the training, restored ones included
+        self._graph: str | None = None
         self._client: Any = None
         self.resumed_run = False
         self._logged: dict[str, set[int]] = {}  # metric -> steps the run had when this listener took it over
@@ -155,8 +102,6 @@ class MlflowListener:
 
     # -- events --------------------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
-        if isinstance(event, (TrainingStarted, EpochEnded)) or type(event).__name__ == "EpochStarted":
-            self._events.append(event)
         if isinstance(event, TrainingStarted):
             self._on_started(event)
         elif isinstance(event, EpochEnded):
@@ -167,6 +112,7 @@ class MlflowListener:
     def _on_started(self, event: TrainingStarted) -> None:
         import mlflow
 
+        self._graph = event.graph
         self.tracking_uri = mlflow.get_tracking_uri()
         if self.config.offline_reason:
             self._go_offline("connect", self.config.offline_reason)
@@ -189,7 +135,7 @@ class MlflowListener:
             chars=event.chars,
             training_examples=event.training_examples,
         )
-        self.params = {k: _param_value(v) for k, v in redact_params(params).items() if v is not None}
+        self.params = {k: param_value(v) for k, v in redact_params(params).items() if v is not None}
         self._log_batch(params=self._params_to_log(), what="params")
         if event.history:
             self._restore_history(event)
@@ -262,35 +208,20 @@ class MlflowListener:
 
     def _read_run_file(self, checkpoint_dir: str | None) -> str | None:
         """The run id a previous process of this training logged to (``mlflow_run.json``), if any."""
-        if not checkpoint_dir:
-            return None
-        path = Path(checkpoint_dir) / RUN_FILE
-        if not path.is_file():
-            return None
         try:
-            run_id = json.loads(path.read_text(encoding="utf-8"))["run_id"]
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            self._warn(
-                "resume run", f"cannot read {path} ({err!r}); logging the resumed training into a new run"
-            )
+            return read_run_id(checkpoint_dir)
+        except ValueError as err:
+            self._warn("resume run", f"{err}; logging the resumed training into a new run")
             return None
-        return str(run_id) if run_id else None
 
     def _write_run_file(self, checkpoint_dir: str) -> None:
-        """Keep the run id beside the checkpoints (atomically), for the process that resumes this training."""
-        path = Path(checkpoint_dir) / RUN_FILE
-        payload = {
-            "format_version": 1,
-            "run_id": self.run_id,
-            "experiment_id": self.experiment_id,
-            "tracking_uri": redact_uri(self.tracking_uri),
-        }
+        """Keep the run id beside the checkpoints, for the process that resumes this training."""
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{RUN_FILE}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(payload, indent=1), encoding="utf-8")
-            os.replace(tmp, path)
+            write_run_file(
+                checkpoint_dir, str(self.run_id), self.experiment_id, redact_uri(self.tracking_uri)
+            )
         except OSError as err:  # the run is still logged; only a later resume would open a new one
+            path = Path(checkpoint_dir) / RUN_FILE
             self._warn("run file", f"cannot write {path} ({err}); a resumed training would log to a new run")
 
     def _restore_history(self, event: TrainingStarted) -> None:
@@ -299,10 +230,7 @@ class MlflowListener:
         now = int(time.time() * 1000)
         batch = []
         for ended in event.history:
-            self._events += [
-                EpochStarted(ended.epoch, ended.total_epochs, ended.lr, event.training_examples),
-                ended,
-            ]
+            self._history.append(ended)
             for key, value in epoch_metrics(ended).items():
                 metric = {"key": key, "value": value, "step": ended.epoch, "timestamp": now}
                 self.metrics.append(metric)
@@ -314,6 +242,7 @@ class MlflowListener:
         return [m for m in batch if m["step"] not in self._logged.get(m["key"], ())]
 
     def _on_epoch(self, event: EpochEnded) -> None:
+        self._history.append(event)
         now = int(time.time() * 1000)
         values = epoch_metrics(event)
         batch = [{"key": k, "value": v, "step": event.epoch, "timestamp": now} for k, v in values.items()]
@@ -323,8 +252,7 @@ class MlflowListener:
             self._write_pending()  # after every epoch, so a crash later loses nothing
 
     def _on_ended(self, event: TrainingEnded) -> None:
-        history = [e for e in self._events if isinstance(e, EpochEnded)]
-        best = event.best_epoch or _best_epoch(history)
+        best = event.best_epoch or best_epoch(self._history)
         final = {"epochs_run": float(event.epochs), "training_loop_time_s": event.elapsed_s}
         if best is not None:
             final["best_epoch"] = float(best)
@@ -336,7 +264,7 @@ class MlflowListener:
             self.tags["sparktag.approach_uid"] = str(getattr(self.approach, "uid", ""))
         self.tags = {k: str(v) for k, v in redact_params(self.tags).items()}
         self._log_batch(metrics=self._unlogged(batch), tags=self.tags, what="tags")
-        self._log_files(history)
+        self._log_files()
         if self.offline:
             self._write_pending()
         if self._opened_run and not self.offline:
@@ -351,17 +279,17 @@ class MlflowListener:
             with fail_fast_if_unreachable(self.tracking_uri or ""), contextlib.suppress(Exception):
                 mlflow.end_run()
 
-    def _log_files(self, history: list[EpochEnded]) -> None:
+    def _log_files(self) -> None:
         log_path = self.approach.log_path() if self.approach is not None else None
         if log_path and os.path.isfile(log_path):
             self._log_artifact(log_path, "training_log")
-        if not self.config.log_charts or not history:
+        if not self.config.log_charts or not self._history:
             return
-        from sparktag.tracking.charts import history_from_events, write_charts
+        from sparktag.tracking.charts import write_charts
 
         folder = self._local_dir("charts")
         try:
-            written = write_charts(history_from_events(self._events), folder)
+            written = write_charts(self._history, folder, graph=self._graph)
         except Exception as err:  # a chart is not worth a failed run
             self._warn("charts", f"could not draw the training charts: {err!r}")
             return
@@ -468,12 +396,3 @@ class MlflowListener:
         path = self._pending_path()
         write_pending(path, self.pending_payload())
         self.pending_file = path
-
-
-def _best_epoch(history: list[EpochEnded]) -> int | None:
-    """The epoch with the best validation (else test) token micro F1, the trainer's monitored score."""
-    scored = [(e.validation or e.test, e.epoch) for e in history]
-    scored = [(ev, epoch) for ev, epoch in scored if ev is not None]
-    if not scored:
-        return None
-    return max(scored, key=lambda pair: (pair[0].token.micro_f1, -pair[1]))[1]  # type: ignore[union-attr]

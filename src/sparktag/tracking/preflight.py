@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sparktag.tracking.experiment import ExperimentConfig
+    from sparktag.tracking.experiment_config import ExperimentConfig
 
 # the driver parses this much of each CoNLL file before Spark starts (all of any file up to ~100k sentences)
 CHECK_BYTES = 32 * 1024 * 1024

@@ -2,45 +2,26 @@
 
 Every file of a :func:`~sparktag.tracking.experiment.run_experiment` is written to its output folder first; when
 the tracking server was unreachable, :func:`upload_experiment` sends the folder as a run. A folder whose run
-was fully tracked holds ``tracked_run.json`` (:func:`mark_tracked`), and is refused unless ``force=True``.
+was fully tracked holds ``tracked_run.json`` (:func:`~sparktag.tracking.output_folder.mark_tracked`), and is
+refused unless ``force=True``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-from sparktag.tracking.experiment import ExperimentResult
-from sparktag.tracking.redact import redact_uri
+from sparktag.tracking.output_folder import (
+    CONFIG_FILE,
+    SCORES_FILE,
+    log_artifact,
+    mark_tracked,
+    run_artifacts,
+    tracked_run,
+)
 from sparktag.tracking.settings import open_experiment, resolve_settings, use_settings
-
-#: in an output folder whose experiment is in MLflow: which run holds it (``sparktag upload`` checks it)
-TRACKED_FILE = "tracked_run.json"
-
-
-def mark_tracked(output_dir: str | os.PathLike[str], result: ExperimentResult) -> None:
-    """Record in ``output_dir`` which run holds it, so ``sparktag upload`` does not send it twice."""
-    settings = result.settings
-    record = {
-        "run_id": result.run_id,
-        "experiment_id": result.experiment_id,
-        "experiment_name": settings.experiment_name if settings else None,
-        "tracking_uri": redact_uri(settings.tracking_uri) if settings else None,
-        "model_uri": result.model_uri,
-    }
-    (Path(output_dir) / TRACKED_FILE).write_text(json.dumps(record, indent=1), encoding="utf-8")
-
-
-def tracked_run(output_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """What :func:`mark_tracked` recorded in ``output_dir``, or ``None`` when it was never fully tracked."""
-    path = Path(output_dir) / TRACKED_FILE
-    if not path.is_file():
-        return None
-    record: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return record
 
 
 def upload_experiment(
@@ -78,10 +59,10 @@ def upload_experiment(
 
     import sparktag
     from sparktag.tracking import flavor
-    from sparktag.tracking.autolog import PENDING_PREFIX, upload_pending
+    from sparktag.tracking.pending import PENDING_PREFIX, upload_pending
 
     out = Path(output_dir).resolve()
-    if not (out / "scores.json").is_file():
+    if not (out / SCORES_FILE).is_file():
         raise FileNotFoundError(f"{out} holds no finished experiment (no scores.json); nothing to upload")
     done = tracked_run(out)
     if done and not force:
@@ -90,8 +71,8 @@ def upload_experiment(
             f"{done['tracking_uri']} (model {done['model_uri']}). Pass --force to upload it again as a new run"
         )
     saved: dict[str, Any] = {}
-    if (out / "experiment_config.json").is_file():
-        saved = json.loads((out / "experiment_config.json").read_text(encoding="utf-8"))
+    if (out / CONFIG_FILE).is_file():
+        saved = json.loads((out / CONFIG_FILE).read_text(encoding="utf-8"))
     settings = resolve_settings(
         tracking_uri, experiment_name, default_experiment=saved.get("experiment_name") or "sparktag"
     )
@@ -104,18 +85,9 @@ def upload_experiment(
             run_id = mlflow.tracking.MlflowClient().create_run(experiment_id).info.run_id
         model_uri = f"runs:/{run_id}/model"
         with mlflow.start_run(run_id=run_id):
-            mlflow.log_metrics(json.loads((out / "scores.json").read_text(encoding="utf-8")))
-            for file in (
-                "classification_report.txt",
-                "entity_report.txt",
-                "scores.json",
-                "experiment_config.json",
-            ):
-                if (out / file).is_file():
-                    mlflow.log_artifact(str(out / file))
-            if (out / "charts").is_dir():
-                mlflow.log_artifacts(str(out / "charts"), "charts")
-            mlflow.log_artifacts(str(out), "output")
+            mlflow.log_metrics(json.loads((out / SCORES_FILE).read_text(encoding="utf-8")))
+            for local, artifact_dir in run_artifacts(out):
+                log_artifact(local, artifact_dir)
             if (out / "model" / "pipeline").is_dir():
                 spark = spark or sparktag.start()
                 model = PipelineModel.load(str(out / "model" / "pipeline"))
@@ -124,7 +96,5 @@ def upload_experiment(
                 )
                 if model_name:
                     model_uri = f"models:/{model_name}@{alias}" if alias else f"models:/{model_name}"
-    result = ExperimentResult(run_id, experiment_id, model_uri, None, {}, str(out))
-    result.settings = dataclasses.replace(settings, experiment_name=name)
-    mark_tracked(out, result)
+    mark_tracked(out, run_id, experiment_id, model_uri, dataclasses.replace(settings, experiment_name=name))
     return run_id
