@@ -120,9 +120,9 @@ def test_pretrained_refuses_a_folder_holding_another_stage(ner_pipeline, tmp_pat
 
 
 def test_tensorflow_only_setters_do_nothing_and_warn_once_each():
-    from sparktag.spark import ner_dl
+    from sparktag.spark import ner_params
 
-    ner_dl._TF_WARNED.clear()
+    ner_params._TF_WARNED.clear()  # each setter warns once per process
     ner = NerDLApproach()
     before = ner.params_dict()
     with warnings.catch_warnings(record=True) as caught:
