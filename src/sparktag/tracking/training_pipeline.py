@@ -46,11 +46,10 @@ def build_pipeline(config: ExperimentConfig, logs_dir: str) -> Any:
         .setIncludeConfidence(True)
         .setOutputLogsPath(logs_dir)
     )
-    for name, value in config.params.items():
-        setter = getattr(ner, "set" + name[:1].upper() + name[1:], None)
-        if setter is None or not ner.hasParam(name):
-            raise ValueError(f"params: NerDLApproach has no param {name!r}")
-        setter(value)
+    try:
+        ner.setParams(**config.params)
+    except TypeError as err:  # an unknown name: a mistake in the config file
+        raise ValueError(f"params: {err}") from None
     return Pipeline(
         stages=[
             DocumentAssembler().setInputCol("text").setOutputCol("document"),
