@@ -57,7 +57,7 @@ class ParamSpec:
 
     @property
     def suffix(self) -> str:
-        return self.name[0].upper() + self.name[1:]
+        return _suffix(self.name)
 
 
 class DeclaredParams(Params):
@@ -103,7 +103,7 @@ class DeclaredParams(Params):
             if not self.hasParam(name):
                 known = ", ".join(sorted(p.name for p in self.params))
                 raise TypeError(f"{type(self).__name__} has no param {name!r}; its params are: {known}")
-            setter = getattr(self, "set" + name[0].upper() + name[1:], None)
+            setter = getattr(self, "set" + _suffix(name), None)
             if callable(setter):
                 setter(value)
             else:
@@ -121,6 +121,11 @@ class DeclaredParams(Params):
     def params_dict(self) -> dict[str, Any]:
         """Every param with its value (set or default), JSON-able: what a tracker logs."""
         return {p.name: self.getOrDefault(p) for p in self.params if self.isDefined(p)}
+
+
+def _suffix(name: str) -> str:
+    """``maxEpochs`` -> ``MaxEpochs``, as in ``setMaxEpochs``."""
+    return name[0].upper() + name[1:]
 
 
 def _setter(spec: ParamSpec) -> Callable[[Any, Any], Any]:
