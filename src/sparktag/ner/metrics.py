@@ -7,6 +7,8 @@
   match a gold chunk (chunks read by :func:`sparktag.core.chunks.tags_to_chunks`, i.e. conlleval's rules).
 
 Both return :class:`~sparktag.ner.events.Scores`, the counts the trainer's events carry.
+:func:`categorize_entities` and :func:`count_categories` (from :mod:`sparktag.ner.error_categories`) sort every
+entity into the MUC error categories, counted as nervaluate counts them.
 """
 
 from __future__ import annotations
@@ -16,21 +18,15 @@ from typing import Any
 
 from sparktag.annotation import Annotation
 from sparktag.core.chunks import tags_to_chunks
+
+# The MUC error categories (nervaluate's counts) have a module of their own; re-exported beside the scores.
+from sparktag.ner.error_categories import ALL_TYPES as ALL_TYPES
+from sparktag.ner.error_categories import CATEGORIES as CATEGORIES
+from sparktag.ner.error_categories import EntityOutcome as EntityOutcome
+from sparktag.ner.error_categories import Tags, check_same_shape
+from sparktag.ner.error_categories import categorize_entities as categorize_entities
+from sparktag.ner.error_categories import count_categories as count_categories
 from sparktag.ner.events import LabelCounts, Scores
-
-Tags = Sequence[Sequence[str]]
-
-
-def _check_lengths(gold: Tags, pred: Tags) -> None:
-    if len(gold) != len(pred):
-        raise ValueError(
-            f"gold has {len(gold)} sentences but pred has {len(pred)}; pass one tag list per sentence"
-        )
-    for i, (g, p) in enumerate(zip(gold, pred, strict=True)):
-        if len(g) != len(p):
-            raise ValueError(
-                f"sentence {i}: gold has {len(g)} tags but pred has {len(p)}; align them per token"
-            )
 
 
 def token_scores(gold: Tags, pred: Tags) -> Scores:
@@ -52,7 +48,7 @@ def token_scores(gold: Tags, pred: Tags) -> Scores:
         >>> {k: (c.tp, c.fp, c.fn) for k, c in s.per_label.items()}
         {'B-LOC': (0, 1, 0), 'B-PER': (1, 0, 0), 'I-PER': (0, 0, 1)}
     """
-    _check_lengths(gold, pred)
+    check_same_shape(gold, pred)
     counts: dict[str, LabelCounts] = {}
 
     def get(tag: str) -> LabelCounts:
@@ -88,7 +84,7 @@ def entity_scores(gold: Tags, pred: Tags, scheme: str = "auto") -> Scores:
         >>> {k: (c.tp, c.fp, c.fn) for k, c in s.per_label.items()}
         {'LOC': (0, 1, 0), 'PER': (0, 1, 1)}
     """
-    _check_lengths(gold, pred)
+    check_same_shape(gold, pred)
     counts: dict[str, LabelCounts] = {}
     for g_tags, p_tags in zip(gold, pred, strict=True):
         g_chunks = set(tags_to_chunks(g_tags, scheme))
@@ -125,7 +121,7 @@ def classification_report(
     """
     from sklearn.metrics import classification_report as sk_report
 
-    _check_lengths(gold, pred)
+    check_same_shape(gold, pred)
     y_true = [t for sentence in gold for t in sentence]
     y_pred = [t for sentence in pred for t in sentence]
     label_list = list(labels) if labels is not None else None
@@ -269,7 +265,7 @@ def confusion_counts(gold: Tags, pred: Tags) -> tuple[list[str], list[list[int]]
         >>> confusion_counts([["B-PER", "I-PER", "B-LOC"]], [["B-ORG", "I-ORG", "O"]])
         (['LOC', 'ORG', 'PER', '(none)'], [[0, 0, 0, 1], [0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 0]])
     """
-    _check_lengths(gold, pred)
+    check_same_shape(gold, pred)
     pairs: list[tuple[str, str]] = []
     for g_tags, p_tags in zip(gold, pred, strict=True):
         g_spans = {(c.start, c.end): c.entity for c in tags_to_chunks(g_tags)}
