@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import pytest
 from sparktag.tracking.experiment import run_experiment
 from sparktag.tracking.experiment_config import ExperimentConfig
 
+from chromium import CHROMIUM, CHROMIUM_ARGS, artifacts_folder
 from servers import TrackingServer, unavailable
 
 try:
@@ -39,12 +39,6 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Chromium reaches for Google's services unless told not to; the machines running this are offline, so every
-# such attempt only costs time. Playwright adds --headless (headless=True) and a fresh --user-data-dir
-# (launch_persistent_context on a new tmp folder).
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]  # fmt: skip
 # Generous: the machine is shared with heavy jobs, and the UI's first render fetches a few MB of JavaScript.
 TIMEOUT_MS = 60_000
 VIEWPORT = {"width": 1400, "height": 1000}
@@ -137,10 +131,7 @@ class UI:
 @pytest.fixture(scope="module")
 def shots() -> Path:
     """The screenshot folder, without the screenshots of an earlier run (a stale _FAILED.png would mislead)."""
-    folder = Path(
-        os.environ.get("SPARKTAG_TEST_ARTIFACTS") or Path(__file__).resolve().parents[2] / "test-artifacts"
-    )
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = artifacts_folder()
     for old in folder.glob("ui_*.png"):
         old.unlink()
     return folder
