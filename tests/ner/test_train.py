@@ -14,6 +14,7 @@ from sparktag.ner.events import (
     BatchEnded,
     EpochEnded,
     EpochStarted,
+    StopTraining,
     TrainingEnded,
     TrainingStarted,
 )
@@ -108,6 +109,34 @@ def test_a_failing_listener_is_warned_about_once_and_dropped() -> None:
     assert len(messages) == 1 and "Failing raised RuntimeError('disk full')" in messages[0]
     assert failing.calls == 3  # TrainingStarted, EpochStarted, the first BatchEnded
     assert isinstance(recorder.events[-1], TrainingEnded) and len(result.history) == 2
+    assert same_weights(result, train(DATA, quick(max_epochs=2)))
+
+
+class StopAfter:
+    """Asks the loop to stop (StopTraining) at the end of epoch ``epoch``."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch, self.calls = epoch, 0
+
+    def on_event(self, event: object) -> None:
+        self.calls += 1
+        if isinstance(event, EpochEnded) and event.epoch == self.epoch:
+            raise StopTraining(f"pruned at epoch {event.epoch}")
+
+
+def test_a_listener_stops_training_after_the_epoch_and_keeps_the_best_weights() -> None:
+    stopper, recorder = StopAfter(3), Recorder()
+    config = quick(max_epochs=10, use_best_model=True)
+    scripted = ScriptedScores([0.5, 0.9, 0.4, 0.95])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a stop request is not a failing listener: no warning
+        result = train(DATA, config, validation=DATA[:8], evaluate=scripted, listeners=[stopper, recorder])
+    assert len(result.history) == 3 and result.best_epoch == 2
+    ended = [e for e in recorder.events if isinstance(e, EpochEnded)]
+    assert [e.epoch for e in ended] == [1, 2, 3]  # the other listener still heard epoch 3
+    last = recorder.events[-1]
+    assert isinstance(last, TrainingEnded) and last.epochs == 3 and last.best_epoch == 2
+    assert stopper.calls == len(recorder.events)  # the stopper was not dropped
     assert same_weights(result, train(DATA, quick(max_epochs=2)))
 
 

@@ -11,6 +11,7 @@ from sparktag.cli.status import EPILOG, USAGE, UsageError
 COMMANDS = {
     "demo": ("sparktag.cli.demo", "run the tracked NER experiment on the bundled sample data"),
     "train": ("sparktag.cli.train", "train, evaluate, log and register a NER model (one tracked experiment)"),
+    "sweep": ("sparktag.cli.sweep", "search hyperparameters (Optuna), each trial a nested MLflow run"),
     "evaluate": ("sparktag.cli.evaluate", "score a model on a CoNLL test file, logged as a new run"),
     "predict": (
         "sparktag.cli.predict",

@@ -204,8 +204,25 @@ def epoch_ended_from_dict(values: dict[str, Any]) -> EpochEnded:
     )
 
 
+class StopTraining(Exception):  # noqa: N818 (a request, not an error)
+    """Raised by a listener on :class:`EpochEnded` to end training after that epoch, as early stopping does.
+
+    Not a failure: the listener keeps its place, the other listeners still get the event, the loop keeps the
+    weights its policies chose (``use_best_model``) and emits :class:`TrainingEnded`. A pruner of a
+    hyperparameter sweep raises it for a trial whose validation score is hopeless. Data-parallel training
+    (``setNumWorkers``) ignores it: its ranks must run the same epochs.
+
+    Example:
+        >>> class StopAtTwo:
+        ...     def on_event(self, event):
+        ...         if isinstance(event, EpochEnded) and event.epoch == 2:
+        ...             raise StopTraining("enough after epoch 2")
+    """
+
+
 class Listener(Protocol):
-    """Anything with ``on_event``; a listener that raises is warned about and dropped, never fatal."""
+    """Anything with ``on_event``; a listener that raises is warned about and dropped, never fatal (except
+    :class:`StopTraining`, which asks the loop to end after the epoch)."""
 
     def on_event(self, event: Event) -> None: ...
 
@@ -215,11 +232,14 @@ class Listeners:
 
     def __init__(self, listeners: Sequence[Listener]) -> None:
         self._active = list(listeners)
+        self.stop_reason: str | None = None  # set when a listener raised StopTraining
 
     def emit(self, event: Event) -> None:
         for listener in list(self._active):
             try:
                 listener.on_event(event)
+            except StopTraining as request:
+                self.stop_reason = self.stop_reason or str(request) or type(listener).__name__
             except Exception as err:  # a listener must never break training
                 self._active.remove(listener)
                 name = type(listener).__name__

@@ -147,6 +147,8 @@ def train(
                 save_checkpoint(run, state, checkpoints, elapsed_before + time.perf_counter() - started)
             run.bus.emit(ended)
             log_epoch(config, ended, state)
+            if run.bus.stop_reason is not None and group is None:  # StopTraining: end as early stopping does
+                break
         best_epoch = keep_best(run, state)
         elapsed = elapsed_before + time.perf_counter() - started
         run.bus.emit(TrainingEnded(epochs=len(state.history), elapsed_s=elapsed, best_epoch=best_epoch))

@@ -7,10 +7,11 @@ those (as Spark NLP does). NerDLModel maps :func:`sparktag.ner.annotate.tag_rows
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pyspark import keyword_only
@@ -39,6 +40,20 @@ _INPUT_TYPES = (AnnotatorType.DOCUMENT, AnnotatorType.TOKEN, AnnotatorType.WORD_
 #: factories called at the start of every fit with the approach; each returns a listener (or None).
 #: MLflow autologging registers itself here; the trainer and this stage know nothing of MLflow.
 LISTENER_FACTORIES: list[Callable[[Any], Any]] = []
+
+
+@contextlib.contextmanager
+def listening(listener: Any) -> Iterator[None]:
+    """``listener`` (anything with ``on_event``) added to every NerDLApproach fit inside the block."""
+
+    def factory(approach: Any) -> Any:
+        return listener
+
+    LISTENER_FACTORIES.append(factory)
+    try:
+        yield
+    finally:
+        LISTENER_FACTORIES.remove(factory)
 
 
 class NerDLApproach(

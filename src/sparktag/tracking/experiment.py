@@ -27,7 +27,7 @@ import json
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -190,6 +190,7 @@ class _ExperimentRun:
 
     def fit(self, pipeline: Any) -> tuple[Any, Any]:
         """Fit with autologging: params and per-epoch metrics go to MLflow as training runs."""
+        from sparktag.spark.ner_dl import listening
         from sparktag.tracking.autolog import autologging, last_listener
 
         self.say(f"training on {int(self.sizes['training_size'])} sentences ({self.config.embeddings})...")
@@ -197,7 +198,7 @@ class _ExperimentRun:
         offline = None if self.run_id is not None else (self.errors[0] if self.errors else "no MLflow run")
         with (
             autologging(pending_dir=str(self.out), offline_reason=offline),
-            _listening(EpochProgress(self.say)),
+            listening(EpochProgress(self.say)),
         ):
             model = pipeline.fit(self.train_df)
         self.timings["fit_time_s"] = time.perf_counter() - start
@@ -265,6 +266,7 @@ class _ExperimentRun:
             "alias": config.alias,
             "output_dir": str(self.out),
             "tracking_uri": config.tracking_uri,
+            **{f"embeddings.{name}": value for name, value in config.embeddings_params.items()},
         }
         self.step("params", lambda: mlflow.log_params(redact_params(params)))
         self.step("metrics", lambda: mlflow.log_metrics({**result.scores, **self.sizes, **self.timings}))
@@ -326,21 +328,6 @@ class _ExperimentRun:
             say(f"{key:<{width}}  {value}")
         if result.tracking_error:
             say(f"\nWARNING: {result.tracking_error}")
-
-
-@contextlib.contextmanager
-def _listening(listener: Any) -> Iterator[None]:
-    """``listener`` added to every NerDLApproach fit inside the block."""
-    from sparktag.spark import ner_dl
-
-    def factory(approach: Any) -> Any:
-        return listener
-
-    ner_dl.LISTENER_FACTORIES.append(factory)
-    try:
-        yield
-    finally:
-        ner_dl.LISTENER_FACTORIES.remove(factory)
 
 
 def _dataset(df: Any, path: str, name: str) -> Any:

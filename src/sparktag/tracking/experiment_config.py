@@ -47,6 +47,7 @@ class ExperimentConfig:
         log_model: log the fitted pipeline with sparktag's MLflow flavor.
         params: any other NerDLApproach params by name (``{"useBestModel": true, "lstmHidden": 64}``);
             one that is a field above (``maxEpochs``, ``lr``, ``batchSize``, ...) sets that field.
+        embeddings_params: BertEmbeddings params by name (``{"maxSentenceLength": 128, "batchSize": 16}``).
     """
 
     train_path: str
@@ -67,6 +68,7 @@ class ExperimentConfig:
     output_dir: str = "sparktag_output"
     log_model: bool = True
     params: dict[str, Any] = field(default_factory=dict)
+    embeddings_params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # one place per setting: a field's NerDLApproach name in params (--params.maxEpochs 2) sets the field
@@ -82,19 +84,7 @@ class ExperimentConfig:
         Relative ``train_path``/``test_path``/``embeddings`` folders are taken relative to the file.
         """
         file = Path(path)
-        text = file.read_text(encoding="utf-8")
-        if file.suffix.lower() == ".toml":
-            if sys.version_info >= (3, 11):
-                import tomllib
-            else:  # Python 3.10: the tomli backport, a dependency of sparktag there
-                import tomli as tomllib
-
-            data = tomllib.loads(text)
-        else:
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{file}:{err.lineno}:{err.colno}: not valid JSON: {err.msg}") from err
+        data = read_config_file(file)
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -116,7 +106,8 @@ class ExperimentConfig:
         return dataclasses.asdict(self)
 
     def with_overrides(self, overrides: dict[str, Any]) -> ExperimentConfig:
-        """A copy with ``overrides`` applied, spaCy style: field names, or ``params.NAME`` for NerDLApproach.
+        """A copy with ``overrides`` applied, spaCy style: field names, ``params.NAME`` for NerDLApproach,
+        ``embeddings_params.NAME`` for BertEmbeddings.
 
         Text values (from a command line) are converted to the field's type; a ``params.NAME`` text is read
         as JSON when it parses (``2``, ``true``, ``[1, 2]``), else kept as a string.
@@ -128,20 +119,44 @@ class ExperimentConfig:
             >>> ExperimentConfig("a", "b").with_overrides({"params.maxEpochs": "2", "lr": "0.01"}).max_epochs
             2
         """
-        fields = {f.name: f for f in dataclasses.fields(self) if f.name != "params"}
+        sections = ("params", "embeddings_params")
+        fields = {f.name: f for f in dataclasses.fields(self) if f.name not in sections}
         values = self.to_dict()
         for key, value in overrides.items():
             section, dot, name = key.partition(".")
-            if dot and section == "params" and name:
-                values["params"][name] = _from_text(value) if isinstance(value, str) else value
+            if dot and section in sections and name:
+                values[section][name] = _from_text(value) if isinstance(value, str) else value
             elif key in fields:
                 values[key] = _convert(key, str(fields[key].type), value)
             else:
                 raise ValueError(
-                    f"unknown setting {key!r}; known: {', '.join(sorted(fields))}, or params.NAME for any "
-                    "NerDLApproach param (params.maxEpochs, params.lstmHidden, ...)"
+                    f"unknown setting {key!r}; known: {', '.join(sorted(fields))}, params.NAME for any "
+                    "NerDLApproach param (params.maxEpochs, params.lstmHidden, ...), or embeddings_params.NAME "
+                    "for any BertEmbeddings param (embeddings_params.maxSentenceLength, ...)"
                 )
         return type(self)(**values)
+
+
+def read_config_file(file: Path) -> dict[str, Any]:
+    """The keys of a ``.toml`` file, else of a JSON file; a syntax error names the file, line and column."""
+    text = file.read_text(encoding="utf-8")
+    if file.suffix.lower() == ".toml":
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # Python 3.10: the tomli backport, a dependency of sparktag there
+            import tomli as tomllib
+
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as err:
+            raise ValueError(f"{file}: not valid TOML: {err}") from err
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{file}:{err.lineno}:{err.colno}: not valid JSON: {err.msg}") from err
+    if not isinstance(data, dict):
+        raise ValueError(f"{file}: expected a JSON object of settings, got {type(data).__name__}")
+    return data
 
 
 def _from_text(text: str) -> Any:

@@ -12,22 +12,37 @@ from typing import Any
 from sparktag.tracking.experiment_config import ExperimentConfig
 
 
-def _embeddings_stage(name_or_folder: str) -> Any:
-    from sparktag.annotator import BertEmbeddings
-
-    if os.path.isdir(name_or_folder):
-        stage = BertEmbeddings.loadSavedModel(name_or_folder)
-    else:
-        stage = BertEmbeddings.pretrained(name_or_folder)
-    return stage.setInputCols("sentence", "token").setOutputCol("embeddings")
-
-
 def build_pipeline(config: ExperimentConfig, logs_dir: str) -> Any:
     """The five-stage training pipeline of the guide, NerDLApproach configured from ``config``."""
     from pyspark.ml import Pipeline
 
-    from sparktag.annotator import NerDLApproach, SentenceDetector, Tokenizer
+    return Pipeline(stages=[*embedding_stages(config), ner_approach(config, logs_dir)])
+
+
+def embedding_stages(config: ExperimentConfig) -> list[Any]:
+    """DocumentAssembler -> SentenceDetector -> Tokenizer -> BertEmbeddings (``embeddings_params`` set)."""
+    from sparktag.annotator import BertEmbeddings, SentenceDetector, Tokenizer
     from sparktag.base import DocumentAssembler
+
+    if os.path.isdir(config.embeddings):
+        embeddings = BertEmbeddings.loadSavedModel(config.embeddings)
+    else:
+        embeddings = BertEmbeddings.pretrained(config.embeddings)
+    try:
+        embeddings.setParams(**config.embeddings_params)
+    except TypeError as err:  # an unknown name: a mistake in the config file
+        raise ValueError(f"embeddings_params: {err}") from None
+    return [
+        DocumentAssembler().setInputCol("text").setOutputCol("document"),
+        SentenceDetector().setInputCols(["document"]).setOutputCol("sentence"),
+        Tokenizer().setInputCols(["sentence"]).setOutputCol("token"),
+        embeddings.setInputCols("sentence", "token").setOutputCol("embeddings"),
+    ]
+
+
+def ner_approach(config: ExperimentConfig, logs_dir: str) -> Any:
+    """The NerDLApproach of ``config``: its fields and ``params``, Spark NLP's extended log in ``logs_dir``."""
+    from sparktag.annotator import NerDLApproach
 
     ner = (
         NerDLApproach()
@@ -50,12 +65,17 @@ def build_pipeline(config: ExperimentConfig, logs_dir: str) -> Any:
         ner.setParams(**config.params)
     except TypeError as err:  # an unknown name: a mistake in the config file
         raise ValueError(f"params: {err}") from None
-    return Pipeline(
-        stages=[
-            DocumentAssembler().setInputCol("text").setOutputCol("document"),
-            SentenceDetector().setInputCols(["document"]).setOutputCol("sentence"),
-            Tokenizer().setInputCols(["sentence"]).setOutputCol("token"),
-            _embeddings_stage(config.embeddings),
-            ner,
-        ]
-    )
+    return ner
+
+
+def check_stage_params(config: ExperimentConfig) -> None:
+    """Set ``params`` and ``embeddings_params`` on bare stages (no Spark, no model loaded): an unknown name
+    or a value a param refuses raises ``ValueError`` naming it, before anything is trained."""
+    from sparktag.annotator import BertEmbeddings, NerDLApproach
+
+    for section, stage, values in (("params", NerDLApproach, config.params),
+                                   ("embeddings_params", BertEmbeddings, config.embeddings_params)):  # fmt: skip
+        try:
+            stage().setParams(**values)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{section}: {err}") from None

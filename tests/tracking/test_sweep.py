@@ -1,0 +1,266 @@
+"""Hyperparameter sweeps: a tiny search (tiny BERT, 6 trials, 2 worker processes) on a SQLite store, killed with
+SIGKILL and resumed, and on MariaDB and PostgreSQL stores with the Optuna study beside MLflow's tables.
+
+Each search enqueues two good points and then two hopeless ones (a learning rate of 1e-5 learns nothing in
+five epochs), so the median pruner has something to prune whatever order the workers take trials in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sparktag.tracking.sweep_config import SweepConfig
+from sparktag.tracking.sweep_storage import storage_url
+
+from processes import wait_for
+from servers import SENTENCE, mysql_database, postgres_database
+
+N_TRIALS = 6
+EPOCHS = 5
+HOPELESS_LR = 1e-5
+
+
+def sweep_file(folder: Path, sample_dir: Path, bert_dir: Path, tracking_uri: str, **extra: Any) -> Path:
+    """A sweep of the bundled sample with the tiny BERT: lr and lstmHidden searched, two good points first."""
+    data = {
+        "experiment": {
+            "train_path": str(sample_dir / "train.conll"),
+            "test_path": str(sample_dir / "test.conll"),
+            "embeddings": str(bert_dir),
+            "max_epochs": EPOCHS,
+            "batch_size": 8,
+            "validation_split": 0.2,
+            "tracking_uri": tracking_uri,
+            "experiment_name": "sweeps",
+        },
+        "study_name": "tiny-sweep",
+        "n_trials": N_TRIALS,
+        "pruner_startup_trials": 1,
+        "model_name": "tiny_sweep_ner",
+        "output_dir": str(folder / "sweep_out"),
+        "heartbeat_s": 1,
+        "enqueue": [
+            {"params.lr": 0.01},
+            {"params.lr": 0.02},
+            {"params.lr": HOPELESS_LR},
+            {"params.lr": HOPELESS_LR},
+        ],  # fmt: skip
+        "space": {
+            "params.lr": {"low": HOPELESS_LR, "high": 0.03, "log": True},
+            "params.lstmHidden": {"choices": [16, 32]},
+        },  # fmt: skip
+        **extra,
+    }
+    path = folder / "sweep.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def sweep_command(path: Path) -> list[str]:
+    return [sys.executable, "-m", "sparktag.cli.main", "sweep", "--config", str(path), "--workers", "2"]
+
+
+def study_of(path: Path) -> Any:
+    import optuna
+
+    config = SweepConfig.from_file(path)
+    url = config.storage or storage_url(str(config.experiment.tracking_uri), config.output_dir)
+    return optuna.load_study(study_name=config.study_name, storage=url)
+
+
+def check_sweep(path: Path, killed: bool = False) -> None:
+    """What every finished sweep must show, in Optuna and in MLflow (see the module doc)."""
+    import mlflow
+    from optuna.trial import TrialState
+
+    config = SweepConfig.from_file(path)
+    study = study_of(path)
+    trials = study.get_trials()
+    states = [t.state for t in trials]
+    assert states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED) == N_TRIALS
+    assert TrialState.RUNNING not in states and TrialState.WAITING not in states
+    pruned = [t for t in trials if t.state == TrialState.PRUNED]
+    assert pruned, "the hopeless points were not pruned"
+    hopeless = [t for t in trials if t.params["params.lr"] == HOPELESS_LR and t.state != TrialState.FAIL]
+    assert hopeless and all(t.state == TrialState.PRUNED for t in hopeless)
+    failed = [t for t in trials if t.state == TrialState.FAIL]
+    assert bool(failed) == killed
+    for trial in failed:  # a killed trial's params ran again, once, to the end
+        retries = [t for t in trials if t.system_attrs.get("failed_trial") == trial.number]
+        assert len(retries) == 1 and retries[0].params == trial.params
+        assert retries[0].state in (TrialState.COMPLETE, TrialState.PRUNED)
+
+    mlflow.set_tracking_uri(config.experiment.tracking_uri)
+    client = mlflow.tracking.MlflowClient()
+    experiment = client.get_experiment_by_name("sweeps")
+    runs = client.search_runs([experiment.experiment_id], max_results=100)
+    parents = [r for r in runs if r.data.tags.get("sparktag.sweep") == "parent"]
+    assert len(parents) == 1
+    parent = parents[0]
+    assert parent.info.status == "FINISHED"
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    trial_runs = [r for r in children if "sparktag.trial_number" in r.data.tags]
+    # one run per trial that started, none run twice
+    numbers = sorted(int(r.data.tags["sparktag.trial_number"]) for r in trial_runs)
+    assert numbers == sorted(t.number for t in trials)
+    by_number = {int(r.data.tags["sparktag.trial_number"]): r for r in trial_runs}
+    for trial in trials:
+        run = by_number[trial.number]
+        assert run.info.run_id == trial.user_attrs["mlflow_run_id"]
+        expected = {"COMPLETE": "FINISHED", "PRUNED": "FINISHED", "FAIL": "FAILED"}[trial.state.name]
+        assert run.info.status == expected, trial.number
+        assert run.data.tags["sparktag.trial_state"] == trial.state.name
+        assert float(run.data.params["trial.params.lr"]) == pytest.approx(trial.params["params.lr"])
+        if trial.state != TrialState.FAIL:  # autologging's params of the fit: the sampled value reached it
+            assert float(run.data.params["lr"]) == pytest.approx(trial.params["params.lr"])
+        # trials see validation data only: never a test score
+        assert not [k for k in run.data.metrics if k.startswith("test")], run.data.metrics
+        history = client.get_metric_history(run.info.run_id, "validation_entity_micro_f1")
+        if trial.state == TrialState.PRUNED:
+            assert len(history) < EPOCHS and len(history) == trial.last_step
+        elif trial.state == TrialState.COMPLETE:
+            assert [m.step for m in history] == list(range(1, EPOCHS + 1))
+            assert run.data.metrics["trial_validation_entity_micro_f1"] == pytest.approx(trial.value)
+    # the best trial is chosen on validation: the highest score of the completed trials
+    best = max((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: t.value)
+    metrics = parent.data.metrics
+    assert metrics["best_validation_entity_micro_f1"] == pytest.approx(best.value)
+    assert metrics["best_trial"] == best.number and best.value > 0.5, best.value
+    assert parent.data.params["space.params.lr"] == f"[{HOPELESS_LR}, 0.03] log"
+    assert {a.path for a in client.list_artifacts(parent.info.run_id, "charts")} >= {
+        "charts/optimization_history.png",
+        "charts/parallel_coordinate.png",
+        "charts/param_importances.png",
+    }
+    # the champion: the best trial's model, registered, scored once on the test set, and it tags
+    version = client.get_model_version_by_alias("tiny_sweep_ner", "champion")
+    assert version.tags["sparktag.trial_number"] == str(best.number)
+    assert metrics["test_entity_micro_f1"] > 0.5, metrics
+    from sparktag.tracking import flavor
+
+    light = flavor.load_model("models:/tiny_sweep_ner@champion", kind="light")
+    tagged = light.annotate(SENTENCE)
+    assert tagged["ner"][0] != "O" and tagged["ner"][1] != "O", tagged["ner"]  # "Halden Steel" is an entity
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_a_sweep_killed_with_sigkill_resumes_and_registers_the_champion(
+    tmp_path, sample_dir, sample_bert_dir
+):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    path = sweep_file(tmp_path, sample_dir, sample_bert_dir, uri)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": ""}
+    log = (tmp_path / "first.log").open("w")
+    first = subprocess.Popen(sweep_command(path), cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, env=env,
+                             start_new_session=True)  # fmt: skip
+
+    def a_trial_mid_training() -> bool:  # two trials done, another one past its first epoch
+        from optuna.trial import TrialState
+
+        time.sleep(0.5)
+        try:
+            trials = study_of(path).get_trials()
+        except Exception:
+            return False
+        done = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+        return len(done) >= 2 and any(t.state == TrialState.RUNNING and t.last_step for t in trials)
+
+    wait_for(a_trial_mid_training, first, tmp_path / "first.log", timeout_s=300, what="the sweep")
+    os.killpg(first.pid, signal.SIGKILL)  # the launcher, both workers and their Spark JVMs
+    first.wait()
+    log.close()
+    assert first.returncode == -signal.SIGKILL
+    again = subprocess.run(
+        sweep_command(path), cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "champion         models:/tiny_sweep_ner@champion" in again.stdout
+    check_sweep(path, killed=True)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+@pytest.mark.parametrize("server", ["mysql", "postgresql"])
+def test_a_sweep_on_a_database_server_keeps_its_study_beside_mlflow(
+    tmp_path, sample_dir, sample_bert_dir, server
+):
+    import sqlalchemy
+
+    from sparktag.tracking.sweep import sweep
+
+    database = mysql_database() if server == "mysql" else postgres_database()
+    with database as uri:
+        path = sweep_file(tmp_path, sample_dir, sample_bert_dir, uri)
+        try:
+            result = sweep(SweepConfig.from_file(path), workers=2, echo=None)
+            assert result.model_uri == "models:/tiny_sweep_ner@champion" and not result.notes, result.notes
+            check_sweep(path)
+            # the study is on the same server: PostgreSQL schema "optuna" of the MLflow database, MySQL's
+            # database <mlflow database>_optuna; MLflow's own tables are untouched beside it
+            engine = sqlalchemy.create_engine(storage_url(uri, ""))
+            with engine.connect() as connection:
+                count = connection.execute(sqlalchemy.text("SELECT COUNT(*) FROM trials")).scalar()
+            engine.dispose()
+            assert count == len(study_of(path).get_trials())
+        finally:
+            if server == "mysql":
+                engine = sqlalchemy.create_engine(uri.rsplit("/", 1)[0] + "/")
+                with engine.begin() as connection:
+                    connection.execute(
+                        sqlalchemy.text(f"DROP DATABASE IF EXISTS {uri.rsplit('/', 1)[1]}_optuna")
+                    )
+                engine.dispose()
+
+
+def test_a_sweep_file_with_mistakes_is_refused_with_what_to_change(tmp_path, sample_dir) -> None:
+    base = {
+        "experiment": {"train_path": "a", "test_path": "b"},
+        "space": {"params.lr": {"low": 0.001, "high": 0.01}},
+    }
+    cases = [
+        ({"space": {}}, "[space] is empty"),
+        ({"sampler": "bayes"}, "sampler must be one of 'tpe', 'random', 'grid'; got 'bayes'"),
+        ({"space": {"params.nope": [1, 2]}}, "space.params.nope"),
+        ({"space": {"params.lr": {"low": 0.1, "high": 0.01}}}, "needs numbers low < high"),
+        ({"space": {"params.lr": {"low": 0, "high": 0.01, "log": True}}}, "a log range needs low > 0"),
+        ({"space": {"params.lr": {"lo": 0.1}}}, "unknown keys ['lo']"),
+        (
+            {"experiment": {"train_path": "a", "test_path": "b", "validation_split": 0}},
+            "validation_split > 0",
+        ),
+        ({"enqueue": [{"params.lstmHidden": 8}]}, "enqueue[0]: ['params.lstmHidden'] not in [space]"),
+        ({"n_trial": 3}, "unknown keys ['n_trial']"),
+    ]
+    for change, message in cases:
+        path = tmp_path / "sweep.json"
+        path.write_text(json.dumps({**base, **change}))
+        with pytest.raises(ValueError, match=None) as caught:
+            SweepConfig.from_file(path)
+        assert message in str(caught.value) and str(path) in str(caught.value)
+    grid = SweepConfig.from_dict({**base, "sampler": "grid",
+                                  "space": {"batch_size": {"low": 8, "high": 32, "step": 8}, "params.lr": [0.01, 0.1]}})  # fmt: skip
+    assert grid.grid() == {"batch_size": [8, 16, 24, 32], "params.lr": [0.01, 0.1]}
+    with pytest.raises(ValueError, match="grid sampler needs a finite set"):
+        SweepConfig.from_dict({**base, "sampler": "grid"}).grid()
+
+
+def test_the_study_lives_beside_the_mlflow_store() -> None:
+    assert storage_url("sqlite:///mlflow.db", "out") == "sqlite:///mlflow.optuna.db"
+    assert storage_url("sqlite:////data/runs/mlflow.db", "out") == "sqlite:////data/runs/mlflow.optuna.db"
+    assert (
+        storage_url("mysql+pymysql://root@db:3306/mlflow", "out")
+        == "mysql+pymysql://root@db:3306/mlflow_optuna"
+    )
+    assert (storage_url("postgresql://u:p@db/mlflow?sslmode=require", "out")
+            == "postgresql://u:p@db/mlflow?sslmode=require&options=-csearch_path%3Doptuna")  # fmt: skip
+    assert storage_url("http://mlflow:5000", "/tmp/out") == "sqlite:////tmp/out/optuna.db"
