@@ -22,9 +22,13 @@ from sparktag.tracking.sweep_config import SweepConfig
 from sparktag.tracking.sweep_storage import storage_url
 
 from processes import wait_for
-from servers import SENTENCE, mysql_database, postgres_database
+from servers import SENTENCE, mysql_database, postgres_database, unavailable
 
 N_TRIALS = 6
+# MLflow's assistant panel opens by itself on a first visit and hides part of the page (see test_ui.py)
+SKIP_ASSISTANT = (
+    "try { localStorage.setItem('mlflow.assistant.fab.autoOpenedOnFirstLoad_v1', 'true') } catch (e) {}"
+)
 EPOCHS = 5
 HOPELESS_LR = 1e-5
 
@@ -152,11 +156,11 @@ def check_sweep(path: Path, killed: bool = False) -> None:
     assert tagged["ner"][0] != "O" and tagged["ner"][1] != "O", tagged["ner"]  # "Halden Steel" is an entity
 
 
-@pytest.mark.spark
-@pytest.mark.slow
-def test_a_sweep_killed_with_sigkill_resumes_and_registers_the_champion(
-    tmp_path, sample_dir, sample_bert_dir
-):
+@pytest.fixture(scope="module")
+def resumed_sweep(sample_dir, sample_bert_dir, tmp_path_factory) -> Path:
+    """``sparktag sweep --workers 2`` on SQLite, SIGKILLed (launcher, workers, their JVMs) while a trial trains,
+    then run again to the end; the sweep file."""
+    tmp_path = tmp_path_factory.mktemp("sweep")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     path = sweep_file(tmp_path, sample_dir, sample_bert_dir, uri)
     env = {**os.environ, "MLFLOW_TRACKING_URI": ""}
@@ -176,7 +180,7 @@ def test_a_sweep_killed_with_sigkill_resumes_and_registers_the_champion(
         return len(done) >= 2 and any(t.state == TrialState.RUNNING and t.last_step for t in trials)
 
     wait_for(a_trial_mid_training, first, tmp_path / "first.log", timeout_s=300, what="the sweep")
-    os.killpg(first.pid, signal.SIGKILL)  # the launcher, both workers and their Spark JVMs
+    os.killpg(first.pid, signal.SIGKILL)
     first.wait()
     log.close()
     assert first.returncode == -signal.SIGKILL
@@ -185,7 +189,66 @@ def test_a_sweep_killed_with_sigkill_resumes_and_registers_the_champion(
     )
     assert again.returncode == 0, again.stdout + again.stderr
     assert "champion         models:/tiny_sweep_ner@champion" in again.stdout
-    check_sweep(path, killed=True)
+    return path
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_a_sweep_killed_with_sigkill_resumes_and_registers_the_champion(resumed_sweep: Path) -> None:
+    check_sweep(resumed_sweep, killed=True)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_the_mlflow_ui_shows_the_trials_nested_under_the_parent(resumed_sweep: Path, tmp_path: Path) -> None:
+    """The experiment page lists the parent; expanding it shows its trials (screenshot: ui_sweep_nested.png)."""
+    import mlflow
+
+    from chromium import CHROMIUM, CHROMIUM_ARGS, artifacts_folder
+    from servers import TrackingServer
+
+    try:
+        from playwright.sync_api import expect, sync_playwright
+    except ImportError:
+        unavailable("playwright is not installed (pip install -e '.[test]')")
+    if not CHROMIUM.is_file():
+        unavailable(f"no {CHROMIUM} (apt-get install -y chromium)")
+    config = SweepConfig.from_file(resumed_sweep)
+    mlflow.set_tracking_uri(config.experiment.tracking_uri)
+    client = mlflow.tracking.MlflowClient()
+    experiment_id = client.get_experiment_by_name("sweeps").experiment_id
+    runs = client.search_runs([experiment_id], max_results=100)
+    parent = next(r for r in runs if r.data.tags.get("sparktag.sweep") == "parent")
+    trials = [r for r in runs if "sparktag.trial_number" in r.data.tags]
+    server = TrackingServer(str(config.experiment.tracking_uri), tmp_path)
+    shot = artifacts_folder() / "ui_sweep_nested.png"
+    try:
+        with sync_playwright() as playwright:
+            context = playwright.chromium.launch_persistent_context(
+                str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+                viewport={"width": 1400, "height": 1000})  # fmt: skip
+            context.set_default_timeout(60_000)
+            context.add_init_script(SKIP_ASSISTANT)
+            page = context.new_page()
+            try:
+                page.goto(f"{server.url}/#/experiments/{experiment_id}/runs")
+                link = page.locator(f'a[href="#/experiments/{experiment_id}/runs/{parent.info.run_id}"]')
+                expect(link).to_have_text("tiny-sweep")
+                trial_links = [page.locator(f'a[href="#/experiments/{experiment_id}/runs/{r.info.run_id}"]')
+                               for r in trials]  # fmt: skip
+                expect(trial_links[0]).to_have_count(0)  # collapsed under the parent
+                row = page.get_by_role("row").filter(has=link)
+                row.locator("button[data-component-id*='runnamecellrenderer']").first.click()
+                for locator, run in zip(trial_links, trials, strict=True):
+                    expect(locator).to_have_text(run.info.run_name)
+                page.screenshot(path=str(shot))
+            except Exception:
+                page.screenshot(path=str(shot.with_name("ui_sweep_nested_FAILED.png")), full_page=True)
+                raise
+            finally:
+                context.close()
+    finally:
+        server.close()
 
 
 @pytest.mark.spark

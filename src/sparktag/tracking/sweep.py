@@ -78,7 +78,8 @@ def sweep(config: SweepConfig, *, workers: int = 1, echo: Echo | None = _print) 
     from sparktag.tracking.preflight import check_config
     from sparktag.tracking.settings import open_experiment, resolve_settings, use_settings
     from sparktag.tracking.sweep_storage import open_storage, prepare_storage, storage_url
-    from sparktag.tracking.sweep_study import open_study
+    from sparktag.tracking.sweep_study import open_study, trial_counts
+    from sparktag.tracking.sweep_trials import fail_and_retry
 
     say = echo or (lambda _line: None)
     if workers < 1:
@@ -92,7 +93,7 @@ def sweep(config: SweepConfig, *, workers: int = 1, echo: Echo | None = _print) 
     prepare_storage(storage)
     with use_settings(settings):
         experiment_id, experiment_name = open_experiment(settings, experiment.artifact_location)
-        study = open_study(config, open_storage(storage, config.heartbeat_s))
+        study = open_study(config, open_storage(storage, config.heartbeat_s, fail_and_retry))
         if not study.trials:  # a new study: the trusted points first
             for point in config.enqueue:
                 study.enqueue_trial(point)
@@ -105,10 +106,18 @@ def sweep(config: SweepConfig, *, workers: int = 1, echo: Echo | None = _print) 
                     settings.registry_uri, threads, deadline)  # fmt: skip
         plan_path = out / PLAN_FILE
         plan.write(plan_path)
-        say(
-            f"{workers} worker(s), {threads} thread(s) each; {config.n_trials} trials, logs in {out / 'workers'}"
-        )
-        exits = _run_workers(plan_path, workers, threads, out / "workers", study, say)
+        counts = trial_counts(study)
+        if (
+            counts["complete"] + counts["pruned"] >= config.n_trials
+            and not counts["running"] + counts["waiting"]
+        ):
+            say(f"the study has its {config.n_trials} trials already: no worker started")
+            exits: list[int] = []
+        else:
+            say(
+                f"{workers} worker(s), {threads} thread(s) each; {config.n_trials} trials, logs in {out / 'workers'}"
+            )
+            exits = _run_workers(plan_path, workers, threads, out / "workers", study, say)
         result = SweepResult(
             config.study_name, parent_run_id, experiment_id, str(out), {}, worker_exits=exits
         )
