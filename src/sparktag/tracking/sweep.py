@@ -190,7 +190,7 @@ def _run_workers(plan_path: Path, workers: int, threads: int, logs: Path, study:
         log = open(logs / f"worker-{worker}.log", "ab")  # noqa: SIM115 (closed below, after the process)
         command = [sys.executable, "-m", "sparktag.tracking.sweep_trials", str(plan_path), str(worker)]
         processes.append((subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env), log))
-    seen: set[int] = set()
+    seen = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}  # print the new ones
     try:
         while any(p.poll() is None for p, _ in processes):
             _print_finished(study, seen, say)

@@ -160,17 +160,18 @@ class TrialRunner:
             return str(self._log_model(None, prefix, ner_model))
 
     def _embedded(self, config: Any) -> tuple[Any, Any]:
-        """The fitted text + embeddings stages of ``config`` and the training data through them (cached)."""
+        """The fitted text + embeddings stages of ``config`` and the training data through them: embedded once
+        per machine (:mod:`~sparktag.tracking.sweep_embeddings`), cached in this process."""
         from pyspark.ml import Pipeline
 
+        from sparktag.tracking.sweep_embeddings import cache_key, shared_embedded
         from sparktag.tracking.training_pipeline import embedding_stages
 
-        key = json.dumps([config.embeddings, config.embeddings_params], sort_keys=True)
+        key = cache_key(config)
         if key not in self.embedded:
             prefix = Pipeline(stages=embedding_stages(config)).fit(self.train_df)
-            embedded = prefix.transform(self.train_df).cache()
-            embedded.count()
-            self.embedded[key] = (prefix, embedded)
+            folder = Path(self.sweep.output_dir).resolve() / "embedded"
+            self.embedded[key] = (prefix, shared_embedded(self.train_df, prefix, folder, key))
         return self.embedded[key]
 
     def _fit(self, config: Any, embedded: Any, pruning: PruningListener | None) -> Any:
