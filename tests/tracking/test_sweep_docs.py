@@ -81,7 +81,9 @@ def test_every_command_of_the_sweep_guide_runs(tmp_path: Path, database: str) ->
     for out, budget in ((first, 6), (more, 8)):
         counts = re.search(r"trials\s+(\d+) complete, (\d+) pruned, 0 failed", out)
         assert counts and int(counts[1]) + int(counts[2]) == budget, out
-    assert "trial   6 " in more and "trial   7 " in more and "trial   0 " not in more  # only the new trials ran
+    assert (
+        "trial   6 " in more and "trial   7 " in more and "trial   0 " not in more
+    )  # only the new trials ran
     assert "ORG" in predict or "PER" in predict or "LOC" in predict, predict
     assert "champion         models:/sparktag_sweep_ner@champion (version 1)" in server, server
     for body, _, seconds in outputs:

@@ -93,7 +93,9 @@ def write_plots(study: Any, folder: Path) -> tuple[list[Path], dict[str, str]]:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                warnings.simplefilter("ignore", UserWarning)  # few trials: identical axis limits, equal importances
+                warnings.simplefilter(
+                    "ignore", UserWarning
+                )  # few trials: identical axis limits, equal importances
                 axes = getattr(optuna_plots, function)(study)
             figure = (axes.flat[0] if hasattr(axes, "flat") else axes).get_figure()
             figure.set_size_inches(10, 6)
