@@ -70,8 +70,15 @@ def sample_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # The test groups that take longest (seconds on two cores: the standalone cluster's tests ~500, the tracking
-# guide ~410, the CLI ~200), run first so that no process is left with one of them at the end.
-_LONG_FIRST = ("tests/cluster", "tests/tracking/test_tracking_docs.py", "tests/cli/test_cli.py")
+# guide ~410, the sweeps ~250 and their guide ~200, the CLI ~200), run first so that no process is left with one
+# of them at the end.
+_LONG_FIRST = (
+    "tests/cluster",
+    "tests/tracking/test_tracking_docs.py",
+    "tests/tracking/test_sweep.py",
+    "tests/tracking/test_sweep_docs.py",
+    "tests/cli/test_cli.py",
+)
 
 
 def _group(nodeid: str) -> str:

@@ -22,7 +22,7 @@ from sparktag.tracking.sweep_config import SweepConfig
 from sparktag.tracking.sweep_storage import storage_url
 
 from processes import wait_for
-from servers import SENTENCE, mysql_database, postgres_database, unavailable
+from servers import SENTENCE, postgres_database, unavailable
 
 N_TRIALS = 6
 # MLflow's assistant panel opens by itself on a first visit and hides part of the page (see test_ui.py)
@@ -138,7 +138,7 @@ def check_sweep(path: Path, killed: bool = False) -> None:
     best = max((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: t.value)
     metrics = parent.data.metrics
     assert metrics["best_validation_entity_micro_f1"] == pytest.approx(best.value)
-    assert metrics["best_trial"] == best.number and best.value > 0.5, best.value
+    assert metrics["best_trial"] == best.number and best.value > 0.3, best.value  # the hopeless points score ~0.03
     assert parent.data.params["space.params.lr"] == f"[{HOPELESS_LR}, 0.03] log"
     assert {a.path for a in client.list_artifacts(parent.info.run_id, "charts")} >= {
         "charts/optimization_history.png",
@@ -148,7 +148,7 @@ def check_sweep(path: Path, killed: bool = False) -> None:
     # the champion: the best trial's model, registered, scored once on the test set, and it tags
     version = client.get_model_version_by_alias("tiny_sweep_ner", "champion")
     assert version.tags["sparktag.trial_number"] == str(best.number)
-    assert metrics["test_entity_micro_f1"] > 0.5, metrics
+    assert metrics["test_entity_micro_f1"] > 0.3, metrics
     from sparktag.tracking import flavor
 
     light = flavor.load_model("models:/tiny_sweep_ner@champion", kind="light")
@@ -253,36 +253,33 @@ def test_the_mlflow_ui_shows_the_trials_nested_under_the_parent(resumed_sweep: P
 
 @pytest.mark.spark
 @pytest.mark.slow
-@pytest.mark.parametrize("server", ["mysql", "postgresql"])
-def test_a_sweep_on_a_database_server_keeps_its_study_beside_mlflow(
-    tmp_path, sample_dir, sample_bert_dir, server
+def test_a_sweep_on_postgresql_keeps_its_study_beside_mlflow_and_retrains_the_champion(
+    tmp_path, sample_dir, sample_bert_dir
 ):
+    """(MariaDB: the last block of tests/tracking/test_sweep_docs.py.)"""
+    import mlflow
     import sqlalchemy
 
     from sparktag.tracking.sweep import sweep
 
-    database = mysql_database() if server == "mysql" else postgres_database()
-    with database as uri:
-        path = sweep_file(tmp_path, sample_dir, sample_bert_dir, uri)
-        try:
-            result = sweep(SweepConfig.from_file(path), workers=2, echo=None)
-            assert result.model_uri == "models:/tiny_sweep_ner@champion" and not result.notes, result.notes
-            check_sweep(path)
-            # the study is on the same server: PostgreSQL schema "optuna" of the MLflow database, MySQL's
-            # database <mlflow database>_optuna; MLflow's own tables are untouched beside it
-            engine = sqlalchemy.create_engine(storage_url(uri, ""))
-            with engine.connect() as connection:
-                count = connection.execute(sqlalchemy.text("SELECT COUNT(*) FROM trials")).scalar()
-            engine.dispose()
-            assert count == len(study_of(path).get_trials())
-        finally:
-            if server == "mysql":
-                engine = sqlalchemy.create_engine(uri.rsplit("/", 1)[0] + "/")
-                with engine.begin() as connection:
-                    connection.execute(
-                        sqlalchemy.text(f"DROP DATABASE IF EXISTS {uri.rsplit('/', 1)[1]}_optuna")
-                    )
-                engine.dispose()
+    with postgres_database() as uri:
+        path = sweep_file(tmp_path, sample_dir, sample_bert_dir, uri, retrain=True)
+        result = sweep(SweepConfig.from_file(path), workers=2, echo=None)
+        assert result.model_uri == "models:/tiny_sweep_ner@champion" and not result.notes, result.notes
+        check_sweep(path)
+        # the study is in the schema "optuna" of the MLflow database, beside MLflow's own tables
+        engine = sqlalchemy.create_engine(storage_url(uri, ""))
+        with engine.connect() as connection:
+            count = connection.execute(sqlalchemy.text("SELECT COUNT(*) FROM optuna.trials")).scalar()
+        engine.dispose()
+        assert count == len(study_of(path).get_trials())
+        # retrain = true: the champion is the best params fit on all the training data, in a run of its own
+        client = mlflow.tracking.MlflowClient(uri)
+        version = client.get_model_version_by_alias("tiny_sweep_ner", "champion")
+        run = client.get_run(version.run_id)
+        assert run.info.run_name == "champion (retrained)" and run.data.params["validationSplit"] == "0.0"
+        assert run.data.tags["mlflow.parentRunId"] == result.parent_run_id
+        assert json.loads(run.data.tags["sparktag.trial_params"]) == result.best_params
 
 
 def test_a_sweep_file_with_mistakes_is_refused_with_what_to_change(tmp_path, sample_dir) -> None:

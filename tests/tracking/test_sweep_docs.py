@@ -30,26 +30,26 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 @pytest.fixture
 def database():
-    """Per-run PostgreSQL database name; dropped (with the study's schema in it) afterwards."""
+    """Per-run MariaDB database name; dropped afterwards, with the study's database beside it."""
     name = f"mlflow_db_{uuid.uuid4().hex[:8]}"
     yield name
-    import psycopg2
+    import pymysql
 
     try:
-        conn = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
-        conn.autocommit = True
+        conn = pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True)
         with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            cur.execute(f"DROP DATABASE IF EXISTS {name}")
+            cur.execute(f"DROP DATABASE IF EXISTS {name}_optuna")
         conn.close()
-    except psycopg2.OperationalError:
+    except pymysql.err.OperationalError:
         pass
 
 
 def test_every_command_of_the_sweep_guide_runs(tmp_path: Path, database: str) -> None:
     from tiny_bert import conll_words, save_tiny_bert
 
-    if shutil.which("createdb") is None:
-        unavailable("docs/sweeps.md uses `createdb`, which is not installed")
+    if shutil.which("mariadb") is None:
+        unavailable("docs/sweeps.md uses `mariadb`, which is not installed")
     models = tmp_path / "models"
     save_tiny_bert(models / "all_minilm_l6_v2", conll_words(SAMPLE / "train.conll", SAMPLE / "test.conll"))
     examples = tmp_path / "examples"
@@ -86,8 +86,26 @@ def test_every_command_of_the_sweep_guide_runs(tmp_path: Path, database: str) ->
     )  # only the new trials ran
     assert "ORG" in predict or "PER" in predict or "LOC" in predict, predict
     assert "champion         models:/sparktag_sweep_ner@champion (version 1)" in server, server
+    check_server_sweep(f"mysql+pymysql://root@127.0.0.1:3306/{database}")
     for body, _, seconds in outputs:
         print(f"{seconds:7.1f} s  {body.splitlines()[0][:100]}")
+
+
+def check_server_sweep(uri: str) -> None:
+    """The MariaDB sweep: 6 trials nested under one parent in MLflow, the study in ``<database>_optuna``."""
+    import mlflow
+    import sqlalchemy
+
+    client = mlflow.tracking.MlflowClient(uri)
+    runs = client.search_runs([client.get_experiment_by_name("sparktag").experiment_id], max_results=50)
+    parent = next(r for r in runs if r.data.tags.get("sparktag.sweep") == "parent")
+    trials = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    states = sorted(r.data.tags["sparktag.trial_state"] for r in trials)
+    assert len(trials) == 6 and set(states) <= {"COMPLETE", "PRUNED"}, states
+    engine = sqlalchemy.create_engine(uri + "_optuna")
+    with engine.connect() as connection:
+        assert connection.execute(sqlalchemy.text("SELECT COUNT(*) FROM trials")).scalar() == 6
+    engine.dispose()
 
 
 def test_the_page_shows_the_example_sweep_file_as_it_is() -> None:
