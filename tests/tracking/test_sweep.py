@@ -138,7 +138,9 @@ def check_sweep(path: Path, killed: bool = False) -> None:
     best = max((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: t.value)
     metrics = parent.data.metrics
     assert metrics["best_validation_entity_micro_f1"] == pytest.approx(best.value)
-    assert metrics["best_trial"] == best.number and best.value > 0.3, best.value  # the hopeless points score ~0.03
+    assert metrics["best_trial"] == best.number and best.value > 0.3, (
+        best.value
+    )  # the hopeless points score ~0.03
     assert parent.data.params["space.params.lr"] == f"[{HOPELESS_LR}, 0.03] log"
     assert {a.path for a in client.list_artifacts(parent.info.run_id, "charts")} >= {
         "charts/optimization_history.png",
