@@ -326,3 +326,26 @@ def test_the_study_lives_beside_the_mlflow_store() -> None:
     assert (storage_url("postgresql://u:p@db/mlflow?sslmode=require", "out")
             == "postgresql://u:p@db/mlflow?sslmode=require&options=-csearch_path%3Doptuna")  # fmt: skip
     assert storage_url("http://mlflow:5000", "/tmp/out") == "sqlite:////tmp/out/optuna.db"
+
+
+def test_sweep_command_refuses_bad_input_before_anything_starts(
+    tmp_path, sample_dir, capsys, monkeypatch
+) -> None:
+    from sparktag.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+
+    assert main(["sweep", "--config", str(tmp_path / "missing.toml")]) == 2
+    assert "missing.toml" in capsys.readouterr().err
+    path = tmp_path / "sweep.toml"
+    path.write_text(f"""experiment = {{ train_path = "{sample_dir / 'nope.conll'}", test_path = "{sample_dir / 'test.conll'}" }}
+[space]
+"params.lr" = {{ low = 0.001, high = 0.01 }}
+""")  # fmt: skip
+    assert main(["sweep", "--config", str(path)]) == 2
+    assert (
+        "train_path" in capsys.readouterr().err
+    )  # the missing training file, named, before Spark or a store
+    assert main(["sweep", "--config", str(path), "--workers", "0"]) == 2
+    assert "--workers must be at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "sparktag_sweep").exists()
