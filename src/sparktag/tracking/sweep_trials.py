@@ -53,7 +53,11 @@ class Plan:
     deadline: float | None  # no trial starts after this (time.time()); None: no limit
 
     def write(self, path: Path) -> None:
-        path.write_text(json.dumps(dataclasses.asdict(self), indent=1), encoding="utf-8")
+        """Write it readable by this user only: the storage and tracking URIs may hold a password."""
+        path.unlink(missing_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(json.dumps(dataclasses.asdict(self), indent=1))
 
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> Plan:
