@@ -79,7 +79,7 @@ def sweep(config: SweepConfig, *, workers: int = 1, echo: Echo | None = _print) 
     from sparktag.tracking.settings import open_experiment, resolve_settings, use_settings
     from sparktag.tracking.sweep_storage import open_storage, prepare_storage, storage_url
     from sparktag.tracking.sweep_study import open_study, trial_counts
-    from sparktag.tracking.sweep_trials import fail_and_retry
+    from sparktag.tracking.sweep_trials import fail_and_retry, machine_cores
 
     say = echo or (lambda _line: None)
     if workers < 1:
@@ -100,7 +100,7 @@ def sweep(config: SweepConfig, *, workers: int = 1, echo: Echo | None = _print) 
         parent_run_id = _open_parent_run(study, config, experiment_id, storage)
         say(f"sweep {config.study_name!r}: MLflow parent run {parent_run_id} in experiment {experiment_name!r} "
             f"({redact_uri(settings.tracking_uri)}), Optuna storage {redact_uri(storage)}")  # fmt: skip
-        threads = max(1, _cores() // workers)
+        threads = max(1, machine_cores() // workers)
         deadline = time.time() + config.timeout_s if config.timeout_s > 0 else None
         plan = Plan(config.to_dict(), storage, parent_run_id, experiment_id, settings.tracking_uri,
                     settings.registry_uri, threads, deadline)  # fmt: skip
@@ -117,6 +117,8 @@ def sweep(config: SweepConfig, *, workers: int = 1, echo: Echo | None = _print) 
             say(
                 f"{workers} worker(s), {threads} thread(s) each; {config.n_trials} trials, logs in {out / 'workers'}"
             )
+            if workers > 1 and not any(name.startswith("embeddings") for name in config.space):
+                _embed_first(plan_path, out / "workers", say)
             exits = _run_workers(plan_path, workers, threads, out / "workers", study, say)
         result = SweepResult(
             config.study_name, parent_run_id, experiment_id, str(out), {}, worker_exits=exits
@@ -128,13 +130,6 @@ def sweep(config: SweepConfig, *, workers: int = 1, echo: Echo | None = _print) 
         finish_sweep(study, config, plan_path, result, say)
         mlflow.tracking.MlflowClient().set_terminated(parent_run_id, "FINISHED")
     return result
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def _open_parent_run(study: Any, config: SweepConfig, experiment_id: str, storage: str) -> str:
@@ -179,6 +174,21 @@ def _redacted_config(config: SweepConfig) -> dict[str, Any]:
     values["experiment"] = redact_params(values["experiment"])
     values["storage"] = redact_uri(values["storage"] or "")
     return values
+
+
+def _embed_first(plan_path: Path, logs: Path, say: Echo) -> None:
+    """Embed the training data once with every core before the workers start (each has only its share of
+    the cores; the first to need the embeddings would compute them alone). A failure is left to the workers."""
+    logs.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    command = [sys.executable, "-m", "sparktag.tracking.sweep_trials", str(plan_path), "0", "embed"]
+    with open(logs / "embed.log", "wb") as log:
+        done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=False)
+    if done.returncode == 0:
+        say(f"training data embedded in {time.perf_counter() - started:.0f}s (shared by the workers)")
+    else:
+        say(f"embedding ahead of the workers failed (exit code {done.returncode}, see {logs / 'embed.log'}); "
+            "the workers embed it themselves")  # fmt: skip
 
 
 def _run_workers(plan_path: Path, workers: int, threads: int, logs: Path, study: Any, say: Echo) -> list[int]:

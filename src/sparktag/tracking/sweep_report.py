@@ -81,7 +81,7 @@ def _champion_model(
                                 "logging it?); run the sweep again to retry")  # fmt: skip
         return uri
     say(f"retraining trial {best.number}'s params on all the training data...")
-    command = [sys.executable, "-m", "sparktag.tracking.sweep_trials", str(plan_path), "0", "--retrain"]
+    command = [sys.executable, "-m", "sparktag.tracking.sweep_trials", str(plan_path), "0", "retrain"]
     log = Path(result.output_dir) / "workers" / "retrain.log"
     with open(log, "wb") as stream:
         done = subprocess.run(command, stdout=subprocess.PIPE, stderr=stream, check=False)

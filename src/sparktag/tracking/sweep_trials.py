@@ -247,10 +247,27 @@ def wait_for_others(study: Any, n_trials: int, heartbeat_s: int, deadline: float
         time.sleep(heartbeat_s)
 
 
+def machine_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def run_worker(
-    plan_path: str, worker: int, *, retrain: bool = False, echo: Callable[[str], None] = print
+    plan_path: str, worker: int, *, mode: str = "trials", echo: Callable[[str], None] = print
 ) -> int:
-    """Run trials until the study's budget is met (or the deadline); with ``retrain``, fit the best params."""
+    """One worker process of a sweep.
+
+    Args:
+        plan_path: the launcher's :class:`Plan`.
+        worker: this worker's index (its sampler's seed offset).
+        mode: ``trials``: run trials until the study's budget is met (or the deadline), with ``plan.threads``
+            cores; ``embed``: embed the base experiment's training data for the workers (all cores), then
+            exit; ``retrain``: fit the best trial's params on all the training data (all cores) and print
+            the logged model's URI as JSON.
+    """
     import optuna
 
     import sparktag
@@ -259,6 +276,9 @@ def run_worker(
     from sparktag.tracking.sweep_study import make_pruner, make_sampler
 
     plan = Plan.read(plan_path)
+    if mode != "trials":  # alone on the machine: every core
+        plan = dataclasses.replace(plan, threads=machine_cores())
+        _set_torch_threads(plan.threads)
     sweep = SweepConfig.from_dict(plan.sweep)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spark = sparktag.start(master=f"local[{plan.threads}]", app_name=f"sparktag-sweep-{worker}",
@@ -269,14 +289,22 @@ def run_worker(
     settings = TrackingSettings(plan.tracking_uri, plan.registry_uri, experiment_id=plan.experiment_id)
     with use_settings(settings):
         runner = TrialRunner(sweep, plan, spark)
-        if retrain:
+        if mode == "embed":
+            runner._embedded(sweep.experiment)
+        elif mode == "retrain":
             echo(json.dumps({"model_uri": runner.retrain(_best_values(study))}))
-            return 0
-        while wait_for_others(study, sweep.n_trials, sweep.heartbeat_s, plan.deadline):
-            if plan.deadline is not None and time.time() >= plan.deadline:
-                break
-            study.optimize(runner.objective, n_trials=1, catch=(Exception,))
+        else:
+            while wait_for_others(study, sweep.n_trials, sweep.heartbeat_s, plan.deadline):
+                if plan.deadline is not None and time.time() >= plan.deadline:
+                    break
+                study.optimize(runner.objective, n_trials=1, catch=(Exception,))
     return 0
+
+
+def _set_torch_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
 
 
 def fail_and_retry(study: Any, trial: Any) -> None:
@@ -301,4 +329,4 @@ def _best_values(study: Any) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    sys.exit(run_worker(sys.argv[1], int(sys.argv[2]), retrain="--retrain" in sys.argv[3:]))
+    sys.exit(run_worker(sys.argv[1], int(sys.argv[2]), mode=sys.argv[3] if len(sys.argv) > 3 else "trials"))
