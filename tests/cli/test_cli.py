@@ -239,6 +239,12 @@ def test_demo_learns_and_its_model_serves_without_a_jvm(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     f1 = next(line for line in done.stdout.splitlines() if line.startswith("entity micro F1"))
     assert float(f1.split()[-1]) >= 0.85, done.stdout  # it learned the sample (0.94 measured)
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(db)
+    run_id = client.get_model_version_by_alias("sparktag_demo_ner", "champion").run_id
+    page = Path(client.download_artifacts(run_id, "error_analysis.html", str(tmp_path))).read_text()
+    assert "sparktag_demo_ner (run " in page and 'id="errors"' in page  # the run's error analysis
     script = textwrap.dedent(
         """
         import importlib, json, sys

@@ -15,6 +15,7 @@ from sparktag.ner.events import (
     EpochEnded,
     EpochStarted,
     StopTraining,
+    TestTagged,
     TrainingEnded,
     TrainingStarted,
 )
@@ -73,7 +74,7 @@ def test_events_come_in_order_with_correct_counts() -> None:
     batches = math.ceil(len(DATA) / 10)
     kinds = [type(e).__name__ for e in recorder.events]
     per_epoch = ["EpochStarted"] + ["BatchEnded"] * batches + ["EpochEnded"]
-    assert kinds == ["TrainingStarted", *per_epoch * 3, "TrainingEnded"]
+    assert kinds == ["TrainingStarted", *per_epoch * 3, "TestTagged", "TrainingEnded"]
 
     started = recorder.events[0]
     assert isinstance(started, TrainingStarted)
@@ -98,6 +99,30 @@ def test_events_come_in_order_with_correct_counts() -> None:
         assert end.elapsed_s > 0
     last = recorder.events[-1]
     assert isinstance(last, TrainingEnded) and last.epochs == 3 and last.best_epoch is None
+
+
+def test_the_test_set_is_tagged_once_more_with_the_kept_weights() -> None:
+    """TestTagged: after the last epoch, the test data tagged by the weights training kept (the best epoch's with
+    use_best_model), with each tag's CRF marginal as its confidence; no event without test data."""
+    recorder = Recorder()
+    config = quick(max_epochs=4, use_best_model=True)
+    scripted = ScriptedScores([0.5, 0, 0.9, 0, 0.4, 0, 0.3, 0])  # validation, then test, each epoch
+    test = DATA[:12]
+    result = train(DATA, config, validation=DATA[:8], test=test, evaluate=scripted, listeners=[recorder])
+    assert result.best_epoch == 2
+    tagged = [e for e in recorder.events if isinstance(e, TestTagged)]
+    assert len(tagged) == 1 and recorder.events[-2] is tagged[0]
+    event = tagged[0]
+    assert event.words == [e.tokens for e in test] and event.gold == [e.tags for e in test]
+    assert event.pred == result.tagger.predict_tags(test)  # the kept (epoch 2) weights, not epoch 4's
+    assert event.pred != train(DATA, quick(max_epochs=4)).tagger.predict_tags(test)
+    confidences = [c for sentence in event.confidence for c in sentence]
+    assert [len(c) for c in event.confidence] == [len(e.tokens) for e in test]
+    assert all(isinstance(c, float) and 0.0 < c <= 1.0 for c in confidences)
+    assert event.elapsed_s > 0
+    no_test = Recorder()
+    train(DATA, quick(max_epochs=1), listeners=[no_test])
+    assert not any(isinstance(e, TestTagged) for e in no_test.events)
 
 
 def test_a_failing_listener_is_warned_about_once_and_dropped() -> None:

@@ -15,7 +15,7 @@ from pyspark.ml import Pipeline
 from sparktag.annotation import from_rows
 from sparktag.annotator import NerDLApproach
 from sparktag.core.labels import align_labels
-from sparktag.ner.events import BatchEnded, EpochEnded, TrainingEnded, TrainingStarted
+from sparktag.ner.events import BatchEnded, EpochEnded, TestTagged, TrainingEnded, TrainingStarted
 from sparktag.ner.metrics import entity_scores
 from sparktag.spark import ner_dl
 from sparktag.spark.distributed import Slice, row_ranges
@@ -133,6 +133,15 @@ def test_two_workers_learn_what_one_learns(embedded, spark, tmp_path, clean_fact
     steps = [sum(isinstance(e, BatchEnded) and e.epoch == n for e in events) for n in range(1, EPOCHS + 1)]
     assert steps == [e.batches for e in single.training_result.history]  # one process's steps
     assert fit.steps == sum(steps)
+    # after the last epoch each rank tagged its half of the test set once more: the driver got all of it
+    (tagged,) = [e for e in events if isinstance(e, TestTagged)]
+    (tagged_single,) = [e for e in on_driver.events if isinstance(e, TestTagged)]
+    assert events[-2] is tagged and len(tagged.words) == last.test.examples
+
+    def sentences(event: TestTagged) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+        return sorted((tuple(w), tuple(g)) for w, g in zip(event.words, event.gold, strict=True))
+
+    assert sentences(tagged) == sentences(tagged_single)
 
     # the Spark NLP log file was written on the driver, with the same lines as single-process training
     lines = Path(ner.log_path()).read_text(encoding="utf-8").split("\n")
@@ -179,6 +188,10 @@ def test_autolog_and_the_memory_optimizer_on_two_workers(embedded, tmp_path, mon
         assert [m.step for m in client.get_metric_history(two.info.run_id, key)] == [1, 2, 3], key
     first_loss = [client.get_metric_history(r.info.run_id, "loss")[0].value for r in (driver, two)]
     assert first_loss[1] == pytest.approx(first_loss[0], rel=1e-3)
+    for run in (driver, two):  # the test set tagged after training, by one process or by the two ranks
+        assert {"error_analysis.html", "tagged_test_sentences.json"} <= {
+            a.path for a in client.list_artifacts(run.info.run_id)
+        }
 
 
 def test_too_few_sentences_for_the_workers(spark, sample_dir, embedded, tmp_path):

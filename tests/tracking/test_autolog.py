@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from sparktag.ner.events import EpochEnded, Evaluation, LabelCounts, Scores, TrainingEnded, TrainingStarted
+from sparktag.ner.events import (
+    EpochEnded,
+    Evaluation,
+    LabelCounts,
+    Scores,
+    TestTagged,
+    TrainingEnded,
+    TrainingStarted,
+)
 from sparktag.tracking import autolog as autolog_module
 from sparktag.tracking.autolog import autolog
 from sparktag.tracking.environment import java_version
@@ -19,7 +27,8 @@ from sparktag.tracking.pending import upload_pending
 from sparktag.tracking.run_file import RUN_FILE
 from sparktag.tracking.run_metrics import epoch_metrics
 
-from pipelines import autolog_pipeline
+from error_pages import assert_real_confidences, download, expected_counts, gold_and_predicted, shown_counts
+from pipelines import autolog_pipeline, bert, text_stages
 from processes import free_port, wait_for
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -46,8 +55,22 @@ def train_df(spark, sample_dir):
 
 
 @pytest.fixture(scope="module")
-def tracked(train_df, sample_bert_dir, tmp_path_factory):
-    """One autologged fit into a fresh SQLite store; returns (client, run, approach, model)."""
+def embedded_test_set(spark, sample_dir, sample_bert_dir, tmp_path_factory) -> str:
+    """The sample's test set through the text stages and BERT, as parquet: a testDataset."""
+    from pyspark.ml import Pipeline
+
+    from sparktag.training import CoNLL
+
+    path = str(tmp_path_factory.mktemp("test_set") / "test.parquet")
+    test = CoNLL().readDataset(spark, str(sample_dir / "test.conll"))
+    Pipeline(stages=[*text_stages(), bert(sample_bert_dir)]).fit(test).transform(test).write.parquet(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tracked(train_df, sample_bert_dir, embedded_test_set, tmp_path_factory):
+    """One autologged fit (with a testDataset) into a fresh SQLite store; returns (client, run, approach, model,
+    listener)."""
     import mlflow
     from mlflow.tracking import MlflowClient
 
@@ -58,6 +81,7 @@ def tracked(train_df, sample_bert_dir, tmp_path_factory):
     try:
         autolog(extra_tags={"team": "ner", "dataset": "sample"})  # log_models is on by default
         pipe = autolog_pipeline(str(sample_bert_dir), tmp / "logs", epochs=EPOCHS)
+        pipe.getStages()[-1].setTestDataset(embedded_test_set)
         assert mlflow.active_run() is None
         model = pipe.fit(train_df)
         assert mlflow.active_run() is None, "the run autologging opened must be closed"
@@ -109,6 +133,33 @@ def test_charts_and_training_log_are_artifacts(tracked, tmp_path):
     assert [Path(f.path).name for f in logs] == [Path(approach.log_path()).name]
     text = Path(client.download_artifacts(run.info.run_id, logs[0].path, str(tmp_path))).read_text()
     assert text.startswith("Name of the selected graph: ")
+
+
+def test_error_analysis_of_the_test_dataset(tracked, spark, embedded_test_set, tmp_path):
+    """With a testDataset, error_analysis.html and tagged_test_sentences.json of the fitted model (its tags of
+    the test set, each with its CRF marginal) at the root of the run."""
+    from sparktag.tracking.error_analysis import read_tagged_sentences
+
+    client, run, approach, model, _ = tracked
+    run_id = run.info.run_id
+    assert {"error_analysis.html", "tagged_test_sentences.json"} <= {
+        a.path for a in client.list_artifacts(run_id)
+    }
+    page = download(client, run_id, "error_analysis.html", tmp_path).read_text(encoding="utf-8")
+    sentences = read_tagged_sentences(download(client, run_id, "tagged_test_sentences.json", tmp_path))
+    ner = model.stages[-1].copy().setIncludeConfidence(True)
+    gold, pred, confidence = gold_and_predicted(
+        ner.transform(spark.read.parquet(embedded_test_set)).select("token", "label", "ner").collect()
+    )
+    # the trainer's sentences are the sentence detector's (a test row may hold two): compare token by token
+    assert [t for s in sentences for t in s.gold] == [t for tags in gold for t in tags]
+    assert [t for s in sentences for t in s.pred] == [t for tags in pred for t in tags]
+    assert [c for s in sentences for c in s.confidence] == pytest.approx(
+        [c for cs in confidence for c in cs], abs=1e-3
+    )
+    assert shown_counts(page) == expected_counts([s.gold for s in sentences], [s.pred for s in sentences])
+    assert f"{approach.uid} (run {run_id}) on its testDataset" in page
+    assert_real_confidences(sentences, page)
 
 
 def test_environment_tags(tracked):
@@ -349,6 +400,7 @@ def test_pending_file_uploads(tmp_path, sqlite_uri):
     listener.on_event(started())
     listener.on_event(epoch(1))
     listener.on_event(epoch(2))
+    listener.on_event(TestTagged([["Ann", "Lee"]], [["B-PER", "I-PER"]], [["B-PER", "O"]], [[0.9, 0.6]]))
     listener.on_event(TrainingEnded(epochs=2, elapsed_s=1.0))
     assert listener.run_id is None and listener.pending_file
     run_id = upload_pending(listener.pending_file, sqlite_uri, "uploaded")
@@ -357,6 +409,9 @@ def test_pending_file_uploads(tmp_path, sqlite_uri):
     assert [m.step for m in client.get_metric_history(run_id, "validation_entity_micro_f1")] == [1, 2]
     assert run.data.params["lr"] == "0.1"
     assert {Path(a.path).name for a in client.list_artifacts(run_id, "charts")} >= {"loss.png"}
+    assert {"error_analysis.html", "tagged_test_sentences.json"} <= {
+        a.path for a in client.list_artifacts(run_id)
+    }
 
 
 class FakeApproach:

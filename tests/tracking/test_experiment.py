@@ -16,6 +16,16 @@ from sparktag.tracking.experiment_config import ExperimentConfig
 from sparktag.tracking.output_folder import tracked_run
 from sparktag.tracking.upload import upload_experiment
 
+from error_pages import (
+    assert_real_confidences,
+    changed_entities,
+    download,
+    expected_counts,
+    gold_and_predicted,
+    shown_comparison,
+    shown_counts,
+)
+
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 
@@ -122,6 +132,28 @@ def test_run_holds_params_metrics_inputs_and_artifacts(experiment):
     assert {"classification_report.txt", "entity_report.txt", "charts", "output", "training_log"} <= top
 
 
+def test_run_holds_the_error_analysis_of_its_predictions(experiment, spark, tmp_path):
+    """error_analysis.html and tagged_test_sentences.json at the root of the run: the page counts what
+    count_categories counts on the run's own predictions (inference.parquet), with the model's confidences."""
+    from mlflow.tracking import MlflowClient
+
+    from sparktag.tracking.error_analysis import read_tagged_sentences
+
+    _, result, _ = experiment
+    client = MlflowClient()
+    top = {Path(a.path).name for a in client.list_artifacts(result.run_id)}
+    assert {"error_analysis.html", "tagged_test_sentences.json"} <= top
+    page = download(client, result.run_id, "error_analysis.html", tmp_path).read_text(encoding="utf-8")
+    sentences = read_tagged_sentences(download(client, result.run_id, "tagged_test_sentences.json", tmp_path))
+    rows = spark.read.parquet(str(Path(result.output_dir) / "inference.parquet")).collect()
+    gold, pred, confidence = gold_and_predicted(rows)
+    assert [s.gold for s in sentences] == gold and [s.pred for s in sentences] == pred
+    assert [s.confidence for s in sentences] == confidence  # NerDLModel's includeConfidence metadata
+    assert shown_counts(page) == expected_counts(gold, pred)
+    assert f"tiny_ner (run {result.run_id}) on test.conll" in page
+    assert_real_confidences(sentences, page)
+
+
 def test_model_is_registered_with_alias_and_loads(experiment):
     from mlflow.tracking import MlflowClient
 
@@ -140,8 +172,15 @@ def test_model_is_registered_with_alias_and_loads(experiment):
     assert len(row["ner"]) == len(row["token"]) > 0
 
 
-def test_unreachable_server_keeps_everything_local(spark, sample_dir, sample_bert_dir, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+@pytest.fixture(scope="module")
+def offline(spark, sample_dir, sample_bert_dir, tmp_path_factory):
+    """A 1-epoch experiment whose tracking server is unreachable, its folder then uploaded to a SQLite store:
+    (result, what the folder held before the upload, the store's URI, the uploaded run's id)."""
+    import mlflow
+
+    tmp = tmp_path_factory.mktemp("offline")
+    cwd = os.getcwd()
+    os.chdir(tmp)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -151,33 +190,101 @@ def test_unreachable_server_keeps_everything_local(spark, sample_dir, sample_ber
         embeddings=str(sample_bert_dir),
         max_epochs=1,
         tracking_uri=f"http://admin:hunter2@127.0.0.1:{port}",
-        output_dir=str(tmp_path / "out"),
+        output_dir=str(tmp / "out"),
         model_name="x",
     )
-    result = run_experiment(config, spark=spark, echo=None)
+    try:
+        result = run_experiment(config, spark=spark, echo=None)
+        out = Path(result.output_dir)
+        before = {"tracked": tracked_run(out), "pending": list(out.glob("mlflow_pending_*.json"))}
+        # the documented recovery: upload the folder once a store is reachable
+        uri = f"sqlite:///{tmp}/later.db"
+        run_id = upload_experiment(str(out), uri, "later", model_name="x", spark=spark)
+        yield result, before, uri, run_id
+        assert not mlflow.is_tracking_uri_set() or mlflow.get_tracking_uri() != uri
+    finally:
+        os.chdir(cwd)
+
+
+def test_unreachable_server_keeps_everything_local(offline):
+    from mlflow.tracking import MlflowClient
+
+    result, before, uri, run_id = offline
+    port = result.settings.tracking_uri.rsplit(":", 1)[1]
     assert result.run_id is None and result.tracking_error
     assert "sparktag upload" in result.tracking_error and "hunter2" not in result.tracking_error
     assert result.destination().startswith(f"not tracked (MLflow at http://admin:***@127.0.0.1:{port} (flag)")
     out = Path(result.output_dir)
     assert (out / "model" / "pipeline").is_dir() and (out / "scores.json").is_file()
-    pending = list(out.glob("mlflow_pending_*.json"))
-    assert len(pending) == 1 and json.loads(pending[0].read_text())["metrics"]
+    assert len(before["pending"]) == 1 and json.loads(before["pending"][0].read_text())["metrics"]
     assert "hunter2" not in (out / "experiment_config.json").read_text()
 
-    # the documented recovery: upload the folder once a store is reachable
-    import mlflow
-    from mlflow.tracking import MlflowClient
-
-    uri = f"sqlite:///{tmp_path}/later.db"
-    assert tracked_run(out) is None  # never tracked: nothing to refuse
-    run_id = upload_experiment(str(out), uri, "later", model_name="x", spark=spark)
+    assert before["tracked"] is None  # never tracked: nothing to refuse
     assert tracked_run(out)["run_id"] == run_id  # a second upload would need force=True
     client = MlflowClient(uri)
     run = client.get_run(run_id)
     assert run.data.params["maxEpochs"] == "1" and "final_entity_micro_f1" in run.data.metrics
     assert [m.step for m in client.get_metric_history(run_id, "loss")] == [1]
     assert str(client.get_model_version_by_alias("x", "champion").version) == "1"
-    assert not mlflow.is_tracking_uri_set() or mlflow.get_tracking_uri() != uri
+    top = {Path(a.path).name for a in client.list_artifacts(run_id)}
+    assert {"error_analysis.html", "tagged_test_sentences.json"} <= top  # offline runs upload them too
+
+
+def test_evaluate_compares_with_an_earlier_run(experiment, offline, sample_dir, tmp_path, capsys):
+    """``sparktag evaluate MODEL TEST --compare RUN``: the 3-epoch model against the 1-epoch model's (uploaded)
+    run; the page's fixed and broken entities are those of the two runs' tagged sentences."""
+    from mlflow.tracking import MlflowClient
+
+    from sparktag.cli.main import main
+    from sparktag.tracking.error_analysis import read_tagged_sentences
+
+    _, trained, _ = experiment
+    _, _, uri, earlier = offline
+    model, test = str(Path(trained.output_dir) / "model" / "pipeline"), str(sample_dir / "test.conll")
+    code = main(["evaluate", model, test, "--tracking-uri", uri, "--experiment", "later", "--output",
+                 str(tmp_path / "eval"), "--compare", earlier])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    client = MlflowClient(uri)
+    run = client.search_runs([client.get_experiment_by_name("later").experiment_id],
+                             "tags.`sparktag.compared_with_run` = '" + earlier + "'")[0]  # fmt: skip
+    page = download(client, run.info.run_id, "error_analysis.html", tmp_path).read_text(encoding="utf-8")
+    now = read_tagged_sentences(download(client, run.info.run_id, "tagged_test_sentences.json", tmp_path))
+    before = read_tagged_sentences(download(client, earlier, "tagged_test_sentences.json", tmp_path / "b"))
+    fixed, broken = changed_entities(before, now)
+    # Spark (the training run) and LightPipeline (evaluate) made the same sentences of the file
+    assert shown_comparison(page) == (len(now), fixed, broken) and len(now) == len(before)
+    assert fixed > 0, "3 epochs fix none of the 1-epoch model's errors"
+    assert f"Compared with run {earlier}" in page
+    assert shown_counts(page) == expected_counts([s.gold for s in now], [s.pred for s in now])
+    assert_real_confidences(now, page)
+
+
+def test_evaluate_refuses_a_run_without_tagged_sentences(offline, sample_dir, capsys):
+    """The run to compare with is checked before the model is loaded (this model URI names no model)."""
+    from mlflow.tracking import MlflowClient
+
+    from sparktag.cli.main import main
+
+    _, _, uri, _ = offline
+    client = MlflowClient(uri)
+    bare = client.create_run(client.get_experiment_by_name("later").experiment_id).info.run_id
+    test = str(sample_dir / "test.conll")
+
+    def evaluate(tracking_uri: str, run_id: str) -> str:
+        args = ["evaluate", "runs:/0000/model", test, "--tracking-uri", tracking_uri, "--compare", run_id]
+        assert main(args) == 2  # a usage error
+        return capsys.readouterr().err
+
+    err = evaluate(uri, bare)
+    assert f"cannot compare with run {bare}" in err and "has no artifact tagged_test_sentences.json" in err
+    assert "Evaluate that run's model with this version first" in err
+    err = evaluate(uri, "f" * 32)
+    assert f"cannot compare with run '{'f' * 32}': it is not a run of the tracking store" in err
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    err = evaluate(f"http://127.0.0.1:{port}", bare)  # in seconds, not after MLflow's retries
+    assert f"cannot compare with run {bare}: the tracking store http://127.0.0.1:{port} is unreachable" in err
 
 
 def test_config_files(tmp_path):

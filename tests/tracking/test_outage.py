@@ -107,6 +107,8 @@ def test_server_killed_mid_training_then_back(spark, sample_dir, sample_bert_dir
         assert run.data.params["maxEpochs"] == str(EPOCHS)
         charts = {a.path for a in client.list_artifacts(result.run_id, "charts")}
         assert "charts/loss.png" in charts
+        top = {a.path for a in client.list_artifacts(result.run_id)}
+        assert {"error_analysis.html", "tagged_test_sentences.json"} <= top  # written locally, uploaded
         version = client.get_model_version_by_alias("outage_ner", "champion")
         assert version.run_id == result.run_id
         assert len(client.search_runs([run.info.experiment_id])) == 1  # no second run

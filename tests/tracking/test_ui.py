@@ -291,3 +291,42 @@ def test_artifacts_view_shows_chart_pngs(ui: UI, tracked: Tracked, tmp_path: Pat
             )
             assert (shown["width"], shown["height"]) == png_size(logged), name
         ui.screenshot("artifacts")
+
+
+def test_artifacts_view_opens_the_error_analysis(ui: UI, tracked: Tracked, tmp_path: Path) -> None:
+    """error_analysis.html in the artifact viewer (a sandboxed iframe): the run's counts, and a filter that works."""
+    from sparktag.ner.error_categories import ALL_TYPES, CATEGORIES, categorize_entities, count_categories
+    from sparktag.tracking.error_analysis import analyze_errors, read_tagged_sentences
+
+    page = ui.page
+    client = tracked.client()
+    logged = client.download_artifacts(tracked.run_id, "tagged_test_sentences.json", str(tmp_path))
+    sentences = read_tagged_sentences(logged)
+    counts = count_categories(categorize_entities([s.gold for s in sentences], [s.pred for s in sentences]))
+    analysis = analyze_errors(sentences)
+    # the filter to click: the error category in the fewest sentences, so that the shown rows change
+    in_sentences = {
+        c: sum(any(o.category == c for o in analysis.outcomes[i]) for i in analysis.error_sentences)
+        for c in CATEGORIES
+        if c != "correct"
+    }
+    category = min((c for c, n in in_sentences.items() if n), key=lambda c: in_sentences[c])
+    assert 0 < in_sentences[category] < len(analysis.error_sentences), in_sentences
+    with ui.screenshot_on_failure("error_analysis"):
+        ui.open(f"/experiments/{tracked.experiment_id}/runs/{tracked.run_id}/artifacts")
+        page.get_by_test_id("artifact-tree-node").filter(
+            has_text=re.compile(r"^\s*error_analysis\.html\s*$")
+        ).click()
+        frame = page.frame_locator("iframe.mlflow-html-iframe")
+        for name in CATEGORIES:
+            cell = frame.locator(f'#categories td[data-type="{ALL_TYPES}"][data-category="{name}"]')
+            expect(cell).to_have_text(str(counts[ALL_TYPES][name]), timeout=TIMEOUT_MS)
+        shown = frame.locator("#shown-count")
+        expect(shown).to_have_text(str(len(analysis.error_sentences)))
+        rows = frame.locator("#errors tbody tr:not([hidden])")
+        expect(rows).to_have_count(len(analysis.error_sentences))
+        frame.locator(f'#category-filter button[data-cat="{category}"]').click()
+        expect(shown).to_have_text(str(in_sentences[category]))
+        expect(rows).to_have_count(in_sentences[category])
+        frame.locator("#errors").scroll_into_view_if_needed()
+        ui.screenshot("error_analysis")

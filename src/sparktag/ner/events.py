@@ -11,7 +11,7 @@ import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -164,13 +164,34 @@ class CheckpointSaved:
 
 
 @dataclass
+class TestTagged:
+    """The test data tagged once more after the last epoch, with the weights training kept (``useBestModel``),
+    for an error analysis of the final model. Emitted only when there is test data, before TrainingEnded.
+
+    One entry per test sentence in each list (data-parallel training: every rank's shard, one after the other).
+    """
+
+    __test__: ClassVar[bool] = (
+        False  # not a test class, though pytest sees its name in the tests importing it
+    )
+
+    words: list[list[str]]
+    gold: list[list[str]]  # the test data's tags
+    pred: list[list[str]]  # the model's
+    confidence: list[list[float | None]]  # per token, the CRF marginal probability of its predicted tag
+    elapsed_s: float = 0.0  # time to tag them
+
+
+@dataclass
 class TrainingEnded:
     epochs: int  # epochs trained, those before a resume included (the length of the history)
     elapsed_s: float  # training time, that of the interrupted process(es) included when resumed
     best_epoch: int | None = None  # the epoch whose weights were kept (useBestModel), else None
 
 
-Event = TrainingStarted | EpochStarted | BatchEnded | EpochEnded | CheckpointSaved | TrainingEnded
+Event = (
+    TrainingStarted | EpochStarted | BatchEnded | EpochEnded | CheckpointSaved | TestTagged | TrainingEnded
+)
 
 
 def _scores_from_dict(values: dict[str, Any]) -> Scores:

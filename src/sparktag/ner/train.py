@@ -37,9 +37,10 @@ import torch
 
 from sparktag.ner.config import TrainConfig
 from sparktag.ner.data import CharVocab, ChunkFactory, NerExample
-from sparktag.ner.events import EpochEnded, Listener, Listeners, TrainingEnded
+from sparktag.ner.events import EpochEnded, Listener, Listeners, TestTagged, TrainingEnded
 from sparktag.ner.loop import (
     Evaluator,
+    Run,
     keep_best,
     log_epoch,
     prepare,
@@ -150,6 +151,9 @@ def train(
             if run.bus.stop_reason is not None and group is None:  # StopTraining: end as early stopping does
                 break
         best_epoch = keep_best(run, state)
+        tagged = tag_test_set(run)
+        if tagged is not None:
+            run.bus.emit(tagged)
         elapsed = elapsed_before + time.perf_counter() - started
         run.bus.emit(TrainingEnded(epochs=len(state.history), elapsed_s=elapsed, best_epoch=best_epoch))
     return TrainResult(
@@ -161,3 +165,38 @@ def train(
         seed=seed,
         resumed_from=str(point.path) if point is not None else None,
     )
+
+
+def tag_test_set(run: Run) -> TestTagged | None:
+    """The test data tagged with the weights training kept, each tag with its confidence (the CRF marginal), as
+    the :class:`~sparktag.ner.events.TestTagged` event; None without test data.
+
+    One more pass over the test data, after the last epoch's scoring: forward-backward on top of Viterbi, so
+    about as long as one epoch's test scoring. Data parallel, every rank tags its shard and gets them all.
+    """
+    if run.test is None:
+        return None
+    start = time.perf_counter()
+    tagger = Tagger(run.model, run.training.tags, run.training.char_vocab)
+    words: list[list[str]] = []
+    gold: list[list[str]] = []
+    pred: list[list[str]] = []
+    confidence: list[list[float | None]] = []
+    for chunk in run.test.chunks():
+        tagged = tagger.predict(
+            [e.tokens for e in chunk],
+            [e.embeddings for e in chunk],
+            batch_size=run.config.eval_batch_size,
+            include_confidence=True,
+        )
+        for i, (example, tokens) in enumerate(zip(chunk, tagged, strict=True)):
+            if example.tags is None:
+                raise ValueError(f"test example {i} has no tags; evaluation data needs gold tags")
+            words.append(list(example.tokens))
+            gold.append(list(example.tags))
+            pred.append([t.tag for t in tokens])
+            confidence.append([t.confidence for t in tokens])
+    if run.group is not None:  # data parallel: each rank tagged its shard
+        shards = run.group.gather((words, gold, pred, confidence))
+        words, gold, pred, confidence = ([row for shard in shards for row in shard[k]] for k in range(4))
+    return TestTagged(words, gold, pred, confidence, time.perf_counter() - start)

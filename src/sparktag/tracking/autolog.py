@@ -34,7 +34,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from sparktag.tracking.listener import INTEGRATION, AutologConfig, MlflowListener
+from sparktag.tracking.autolog_config import INTEGRATION, AutologConfig
+from sparktag.tracking.listener import MlflowListener
 
 logger = logging.getLogger("sparktag.tracking")
 

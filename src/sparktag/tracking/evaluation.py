@@ -2,8 +2,9 @@
 
 :func:`write_test_reports` is what :func:`sparktag.tracking.experiment.run_experiment` does with the test set
 after training (scikit-learn's token report, conlleval's entity report, the confusion chart, ``scores.json``);
-:func:`evaluate_model` does the same for any logged, registered or saved model, in-process (no JVM), and logs
-it as a new MLflow run (``sparktag evaluate``).
+:func:`evaluate_model` does the same for any logged, registered or saved model, in-process (no JVM), adds the
+error analysis (:mod:`sparktag.tracking.error_report`, compared with an earlier run when asked), and logs it
+all as a new MLflow run (``sparktag evaluate``).
 
     >>> result = evaluate_model("models:/ner@champion", "eng.testb", output_dir="eval")  # doctest: +SKIP
     >>> result.scores["final_entity_micro_f1"]  # doctest: +SKIP
@@ -17,9 +18,12 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sparktag.tracking.redact import redact_params, redact_uri
+
+if TYPE_CHECKING:
+    from sparktag.tracking.error_analysis import TaggedSentence
 
 Echo = Callable[[str], None]
 
@@ -55,21 +59,6 @@ def write_test_reports(
     return scores, n_tokens
 
 
-def gold_and_predicted(rows: list[Any]) -> tuple[list[list[str]], list[list[str]], list[list[str]]]:
-    """Tokens, gold tags (matched to the pipeline's tokens by span) and predicted tags, per row."""
-    from sparktag.annotation import from_rows
-    from sparktag.core.labels import align_labels
-
-    words, gold, pred = [], [], []
-    for row in rows:
-        tokens = from_rows(row["token"])
-        tags = {a.begin: a.result for a in from_rows(row["ner"])}
-        words.append([t.result for t in tokens])
-        gold.append(align_labels(tokens, from_rows(row["label"])))
-        pred.append([tags.get(t.begin, "O") for t in tokens])
-    return words, gold, pred
-
-
 def report_metrics(report: dict[str, Any]) -> dict[str, float]:
     """scikit-learn's ``output_dict`` report as flat metric names: ``final_tag_B-PER_f1``, ``final_tag_accuracy``."""
     out: dict[str, float] = {}
@@ -84,29 +73,32 @@ def report_metrics(report: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def tag_test_file(
-    light: Any, test_path: str
-) -> tuple[list[str], list[str], list[list[str]], list[list[str]]]:
+def tag_test_file(light: Any, test_path: str) -> tuple[list[str], list[str], list[TaggedSentence]]:
     """Tag every sentence of a CoNLL file with a LightPipeline; gold tags matched to its tokens by span.
 
+    The pipeline's NerDLModel stages get ``includeConfidence`` (if off) so that each tag has its confidence:
+    call it before the pipeline has tagged anything.
+
     Returns:
-        ``(texts, labels, gold, pred)``: one entry per sentence (the rows of ``CoNLL().readDataset``);
-        ``labels`` are the file's tags of the sentence joined by spaces.
+        ``(texts, labels, sentences)``: one entry per sentence (the rows of ``CoNLL().readDataset``);
+        ``labels`` are the file's tags of the sentence joined by spaces, ``sentences`` the tagged sentences.
     """
     from sparktag.core.conll import read_conll_documents
     from sparktag.core.conll_rows import document_rows
-    from sparktag.core.labels import align_labels
+    from sparktag.spark.ner_dl import NerDLModel
+    from sparktag.tracking.error_report import tagged_sentence
 
+    for stage in light.stages:
+        if isinstance(stage, NerDLModel) and not stage.getIncludeConfidence():
+            stage.setIncludeConfidence(True)
     rows = [row for doc in read_conll_documents(test_path) for row in document_rows(doc)]
     texts = [str(row["text"]) for row in rows]
-    gold, pred = [], []
-    for row, tagged in zip(rows, light.fullAnnotate(texts), strict=True):
-        tokens = tagged["token"]
-        tags = {a.begin: a.result for a in tagged["ner"]}
-        gold.append(align_labels(tokens, row["label"]))  # type: ignore[arg-type]
-        pred.append([tags.get(t.begin, "O") for t in tokens])
+    sentences = [
+        tagged_sentence(tagged["token"], row["label"], tagged["ner"])  # type: ignore[arg-type]
+        for row, tagged in zip(rows, light.fullAnnotate(texts), strict=True)
+    ]
     labels = [" ".join(a.result for a in row["label"]) for row in rows]  # type: ignore[attr-defined]
-    return texts, labels, gold, pred
+    return texts, labels, sentences
 
 
 def load_light(model_uri: str) -> Any:
@@ -128,8 +120,10 @@ def evaluate_model(
     experiment_name: str | None = None,
     track: bool = True,
     echo: Echo | None = print,
+    compare_run_id: str | None = None,
 ) -> Any:
-    """Tag a CoNLL test file with a model and write (and log) the reports of a training run's test set.
+    """Tag a CoNLL test file with a model and write (and log) the reports of a training run's test set, and
+    its error analysis (``error_analysis.html``, ``tagged_test_sentences.json``).
 
     Args:
         model_uri: ``models:/NAME@alias``, ``runs:/RUN_ID/model`` or a local model/pipeline folder.
@@ -137,18 +131,30 @@ def evaluate_model(
         output_dir: folder for the reports, chart and ``scores.json``.
         tracking_uri, experiment_name: where the model is loaded from and the new run goes; ``None``:
             the ``MLFLOW_*`` variables, else ``sqlite:///mlflow.db`` and ``sparktag``.
-        track: log a new run (params ``model_uri``/``test_path``, the scores, reports, chart, test dataset).
+        track: log a new run (params ``model_uri``/``test_path``, the scores, reports, error analysis, chart,
+            test dataset).
         echo: where the reports and summary go (``None``: silent).
+        compare_run_id: a run that logged ``tagged_test_sentences.json`` (a training or evaluation run): the
+            page gets a section of the entities fixed and broken since that run.
 
     Returns:
         An :class:`~sparktag.tracking.experiment_result.ExperimentResult` (``run_id`` ``None`` when not tracked;
         ``tracking_error`` says why tracking failed, the files are kept).
+
+    Raises:
+        PreviousRunError: ``compare_run_id`` is not a run of the store or has no ``tagged_test_sentences.json``
+            (raised before the model is loaded).
     """
     import dataclasses
 
     import mlflow
 
     from sparktag.tracking.connection import check_reachable
+    from sparktag.tracking.error_report import (
+        ERROR_REPORT_FILES,
+        download_tagged_sentences,
+        write_error_report,
+    )
     from sparktag.tracking.experiment_result import ExperimentResult
     from sparktag.tracking.settings import open_experiment, resolve_settings, use_settings
 
@@ -157,13 +163,21 @@ def evaluate_model(
     out = Path(output_dir).resolve()
     timings: dict[str, float] = {}
     with use_settings(settings):
+        previous, previous_label = (
+            download_tagged_sentences(compare_run_id, settings.tracking_uri)
+            if compare_run_id
+            else (None, None)
+        )
         started = time.perf_counter()
         light = load_light(model_uri)
         timings["load_time_s"] = time.perf_counter() - started
         started = time.perf_counter()
-        texts, labels, gold, pred = tag_test_file(light, test_path)
+        texts, labels, sentences = tag_test_file(light, test_path)
         timings["inference_time_s"] = time.perf_counter() - started
+        gold, pred = [s.gold for s in sentences], [s.pred for s in sentences]
         scores, n_tokens = write_test_reports(gold, pred, out)
+        title = f"{redact_uri(model_uri)} on {os.path.basename(test_path)}"
+        write_error_report(out, sentences, title=title, previous=previous, previous_label=previous_label)
         sizes = {"test_size": float(len(texts)), "test_tokens": float(n_tokens)}
         metrics = {**scores, **sizes, **timings}
         (out / "scores.json").write_text(json.dumps(metrics, indent=1), encoding="utf-8")
@@ -186,12 +200,19 @@ def evaluate_model(
                 assert run is not None
                 result.run_id, result.experiment_id = run.info.run_id, experiment_id
                 mlflow.set_tag("sparktag.evaluated_model", redact_uri(model_uri))
+                if compare_run_id:
+                    mlflow.set_tag("sparktag.compared_with_run", compare_run_id)
                 mlflow.log_params(
                     redact_params({"model_uri": model_uri, "test_path": os.path.abspath(test_path)})
                 )
                 mlflow.log_metrics(metrics)
                 mlflow.log_input(_test_dataset(texts, labels, test_path), context="test")
-                for file in ("classification_report.txt", "entity_report.txt", "scores.json"):
+                for file in (
+                    "classification_report.txt",
+                    "entity_report.txt",
+                    "scores.json",
+                    *ERROR_REPORT_FILES,
+                ):
                     mlflow.log_artifact(str(out / file))
                 mlflow.log_artifacts(str(out / "charts"), "charts")
         except Exception as err:

@@ -4,8 +4,9 @@
 Tokenizer -> BertEmbeddings -> NerDLApproach, fits it with autologging (per-epoch metrics appear in MLflow
 while it trains), saves the NerDLModel and loads it back (checking it tags the same), writes the test-set
 predictions to parquet, scores them (scikit-learn's token report as the guide does, plus conlleval's
-entity report), logs sizes and times as metrics, the output folder, both datasets as inputs, and the
-pipeline with sparktag's MLflow flavor, registered under ``model_name`` with an alias.
+entity report, plus ``error_analysis.html``: every entity's error category, with the model's confidence),
+logs sizes and times as metrics, the output folder, both datasets as inputs, and the pipeline with sparktag's
+MLflow flavor, registered under ``model_name`` with an alias.
 
 Every file is written to ``output_dir`` before it goes to the tracking server; when the server cannot be
 reached (at the start or later) training still runs, the result says so and names the files, and
@@ -239,12 +240,19 @@ class _ExperimentRun:
         return predictions
 
     def score(self, predictions: Any) -> ExperimentResult:
-        """scikit-learn's token report (the guide's) and conlleval's entity report, and ``scores.json``."""
-        from sparktag.tracking.evaluation import gold_and_predicted, write_test_reports
+        """scikit-learn's token report (the guide's), conlleval's entity report, ``scores.json``, and the error
+        analysis (``error_analysis.html``, ``tagged_test_sentences.json``)."""
+        from sparktag.tracking.error_report import tagged_sentence, write_error_report
+        from sparktag.tracking.evaluation import write_test_reports
 
         rows = predictions.select("token", "label", "ner").collect()
-        _words, gold, pred = gold_and_predicted(rows)
-        scores, n_tokens = write_test_reports(gold, pred, self.out)
+        sentences = [tagged_sentence(r["token"], r["label"], r["ner"]) for r in rows]
+        scores, n_tokens = write_test_reports(
+            [s.gold for s in sentences], [s.pred for s in sentences], self.out
+        )
+        run = f" (run {self.run_id})" if self.run_id else ""
+        title = f"{self.config.model_name or 'NER model'}{run} on {Path(self.config.test_path).name}"
+        write_error_report(self.out, sentences, title=title)
         self.sizes["test_tokens"] = float(n_tokens)
         (self.out / SCORES_FILE).write_text(
             json.dumps({**scores, **self.sizes, **self.timings}, indent=1), encoding="utf-8"

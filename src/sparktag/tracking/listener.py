@@ -5,7 +5,9 @@
 * on ``TrainingStarted`` logs every param (the approach's and the trainer's, secrets redacted);
 * after each epoch logs loss, lr, epoch time and the validation/test scores (token-level as Spark NLP's log,
   strict entity-level as conlleval) in ONE ``log_batch`` call, step = epoch, so the UI shows them live;
-* on ``TrainingEnded`` logs the training log file, the charts (PNG), environment tags and ``best_epoch``.
+* on ``TrainingEnded`` logs the training log file, the charts (PNG), environment tags and ``best_epoch``, and
+  with a ``testDataset`` the error analysis of the kept weights (``error_analysis.html`` and
+  ``tagged_test_sentences.json``, from the trainer's ``TestTagged`` event).
 
 It logs into the active run, or opens one (tagged ``mlflow.autologging=sparktag`` plus ``extra_tags``) and
 closes only that one. Inside a run another MLflow autologging integration opened (``mlflow.pyspark.ml``), the
@@ -30,39 +32,21 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sparktag.ner.events import EpochEnded, Event, TrainingEnded, TrainingStarted
+from sparktag.ner.events import EpochEnded, Event, TestTagged, TrainingEnded, TrainingStarted
+from sparktag.tracking.autolog_config import AUTOLOGGING_TAG, INTEGRATION, AutologConfig
 from sparktag.tracking.connection import check_reachable, fail_fast_if_unreachable
 from sparktag.tracking.environment import environment_tags
-from sparktag.tracking.pending import PENDING_PREFIX, write_pending
+from sparktag.tracking.pending import PendingPlace, pending_place, write_pending
 from sparktag.tracking.redact import redact_params, redact_uri
 from sparktag.tracking.run_file import RUN_FILE, read_run_id, write_run_file
 from sparktag.tracking.run_metrics import best_epoch, epoch_metrics, param_value
 
 logger = logging.getLogger("sparktag.tracking")
-
-INTEGRATION = "sparktag"  # the autologging integration's name (MLflow's ``mlflow.autologging`` tag value)
-# mlflow.utils.mlflow_tags.MLFLOW_AUTOLOGGING, spelled out so this module does not import MLflow
-AUTOLOGGING_TAG = "mlflow.autologging"
-
-
-@dataclass(frozen=True)
-class AutologConfig:
-    """What :func:`sparktag.mlflow.autolog` was called with (see there for each setting)."""
-
-    log_models: bool = True
-    log_datasets: bool = True
-    log_input_examples: bool = False
-    log_model_signatures: bool = True
-    registered_model_name: str | None = None
-    extra_tags: dict[str, str] | None = None  # on the run the listener opens
-    silent: bool = False
-    log_charts: bool = True
-    pending_dir: str | None = None  # where the pending JSON goes; None: outputLogsPath, else ./mlflow_pending
-    offline_reason: str | None = None  # set: do not contact MLflow at all, write the pending file
+# AutologConfig and the two names live in autolog_config.py; importing them from here keeps working
+__all__ = ["AUTOLOGGING_TAG", "INTEGRATION", "AutologConfig", "MlflowListener"]
 
 
 class MlflowListener:
@@ -93,6 +77,7 @@ class MlflowListener:
         self._opened_run = False
         self._history: list[EpochEnded] = []  # every epoch of the training, restored ones included
         self._graph: str | None = None
+        self._tested: TestTagged | None = None  # the test data the trainer tagged after training
         self._client: Any = None
         self.resumed_run = False
         self._logged: dict[str, set[int]] = {}  # metric -> steps the run had when this listener took it over
@@ -106,6 +91,8 @@ class MlflowListener:
             self._on_started(event)
         elif isinstance(event, EpochEnded):
             self._on_epoch(event)
+        elif isinstance(event, TestTagged):
+            self._tested = event  # written and logged with the other files when training ends
         elif isinstance(event, TrainingEnded):
             self._on_ended(event)
 
@@ -283,6 +270,7 @@ class MlflowListener:
         log_path = self.approach.log_path() if self.approach is not None else None
         if log_path and os.path.isfile(log_path):
             self._log_artifact(log_path, "training_log")
+        self._log_error_analysis()
         if not self.config.log_charts or not self._history:
             return
         from sparktag.tracking.charts import write_charts
@@ -296,12 +284,29 @@ class MlflowListener:
         for path in written.values():
             self._log_artifact(path, "charts")
 
+    def _log_error_analysis(self) -> None:
+        """error_analysis.html and tagged_test_sentences.json of the test data the trainer tagged at the end."""
+        if self._tested is None:
+            return
+        from sparktag.tracking.error_analysis import TaggedSentence
+        from sparktag.tracking.error_report import write_error_report
+
+        t = self._tested
+        run = f" (run {self.run_id})" if self.run_id else ""
+        title = f"{getattr(self.approach, 'uid', None) or 'NerDL model'}{run} on its testDataset"
+        try:
+            sentences = [TaggedSentence(*s) for s in zip(t.words, t.gold, t.pred, t.confidence, strict=True)]
+            written = write_error_report(self._local_dir("error_analysis"), sentences, title=title)
+        except Exception as err:  # a page is not worth a failed run
+            self._warn("error analysis", f"could not write the error analysis of the test data: {err!r}")
+            return
+        for path in written:
+            self._log_artifact(str(path), None)
+
     def _local_dir(self, name: str) -> str:
         """A folder for files to log: kept under the pending dir when offline, else a temp dir."""
         if self.offline:
-            folder = os.path.join(self._pending_dir(), f"{PENDING_PREFIX}{self._uid()}_{name}")
-            os.makedirs(folder, exist_ok=True)
-            return folder
+            return self._pending.files_dir(name)
         return tempfile.mkdtemp(prefix=f"sparktag-{name}-")
 
     def _log_artifact(self, path: str, artifact_dir: str | None) -> None:
@@ -356,7 +361,7 @@ class MlflowListener:
             kind,
             f"MLflow logging failed ({kind}) for tracking URI {redact_uri(self.tracking_uri)!r}: "
             f"{redact_uri(reason)}. Training goes on; everything is kept in memory and written to "
-            f"{self._pending_path()} (upload it later with: sparktag upload {self._pending_path()} "
+            f"{self._pending.path} (upload it later with: sparktag upload {self._pending.path} "
             "--tracking-uri URI)",
         )
 
@@ -368,17 +373,9 @@ class MlflowListener:
             logger.warning("%s", message)
 
     # -- the pending file -------------------------------------------------------------------------------
-    def _uid(self) -> str:
-        return str(getattr(self.approach, "uid", None) or id(self))
-
-    def _pending_dir(self) -> str:
-        if self.config.pending_dir:
-            return self.config.pending_dir
-        logs = self.approach.getOrDefault("outputLogsPath") if self.approach is not None else ""
-        return logs or os.path.join(os.getcwd(), "mlflow_pending")
-
-    def _pending_path(self) -> str:
-        return os.path.abspath(os.path.join(self._pending_dir(), f"{PENDING_PREFIX}{self._uid()}.json"))
+    @property
+    def _pending(self) -> PendingPlace:
+        return pending_place(self.approach, self.config.pending_dir, str(id(self)))
 
     def pending_payload(self) -> dict[str, Any]:
         """Everything this listener logged or would have logged (the content of its pending file)."""
@@ -393,6 +390,4 @@ class MlflowListener:
         }
 
     def _write_pending(self) -> None:
-        path = self._pending_path()
-        write_pending(path, self.pending_payload())
-        self.pending_file = path
+        self.pending_file = write_pending(self._pending.path, self.pending_payload())

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from sparktag.tracking.error_analysis import ERROR_ANALYSIS_FILE, TAGGED_SENTENCES_FILE
 from sparktag.tracking.redact import redact_uri
 from sparktag.tracking.settings import TrackingSettings
 
@@ -20,7 +21,8 @@ SCORES_FILE = "scores.json"  # final test scores, sizes and timings (its presenc
 CONFIG_FILE = "experiment_config.json"  # the experiment's config, secrets redacted
 CHARTS_DIR = "charts"
 #: the files a run logs as artifacts of their own, beside ``charts/`` and the whole folder as ``output/``
-REPORT_FILES = ("classification_report.txt", "entity_report.txt", SCORES_FILE, CONFIG_FILE)
+REPORT_FILES = ("classification_report.txt", "entity_report.txt", SCORES_FILE, CONFIG_FILE, ERROR_ANALYSIS_FILE,
+                TAGGED_SENTENCES_FILE)  # fmt: skip
 #: in an output folder whose experiment is in MLflow: which run holds it (``sparktag upload`` checks it)
 TRACKED_FILE = "tracked_run.json"
 

@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,44 @@ PENDING_PREFIX = "mlflow_pending_"
 FORMAT_VERSION = 1
 
 
-def write_pending(path: str, payload: dict[str, Any]) -> None:
+@dataclass(frozen=True)
+class PendingPlace:
+    """Where one offline listener keeps what it could not log: ``<folder>/mlflow_pending_<uid>.json``, and the
+    files that JSON names in ``<folder>/mlflow_pending_<uid>_<name>/`` folders."""
+
+    folder: str
+    uid: str
+
+    @property
+    def path(self) -> str:
+        """The pending JSON file."""
+        return os.path.abspath(os.path.join(self.folder, f"{PENDING_PREFIX}{self.uid}.json"))
+
+    def files_dir(self, name: str) -> str:
+        """A folder (created) for files to log later, e.g. ``name="charts"``."""
+        folder = os.path.join(self.folder, f"{PENDING_PREFIX}{self.uid}_{name}")
+        os.makedirs(folder, exist_ok=True)
+        return folder
+
+
+def pending_place(approach: Any, pending_dir: str | None, fallback_uid: str) -> PendingPlace:
+    """The pending place of a listener of ``approach`` (a NerDLApproach or None): in ``pending_dir``, else the
+    approach's ``outputLogsPath``, else ``./mlflow_pending``; named after the approach's uid, else
+    ``fallback_uid``."""
+    logs = approach.getOrDefault("outputLogsPath") if approach is not None else ""
+    folder = pending_dir or logs or os.path.join(os.getcwd(), "mlflow_pending")
+    return PendingPlace(folder, str(getattr(approach, "uid", None) or fallback_uid))
+
+
+def write_pending(path: str, payload: dict[str, Any]) -> str:
     """Write ``payload`` (see :meth:`MlflowListener.pending_payload`) to ``path`` atomically.
 
     Args:
         path: the ``mlflow_pending_*.json`` file; its folder is created.
         payload: the JSON-able content; ``format_version`` is added.
+
+    Returns:
+        ``path``.
     """
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = path + ".tmp"
@@ -34,6 +67,7 @@ def write_pending(path: str, payload: dict[str, Any]) -> None:
         json.dumps({"format_version": FORMAT_VERSION, **payload}, indent=1), encoding="utf-8"
     )
     os.replace(tmp, path)  # a crash mid-write leaves the previous file, never half a file
+    return path
 
 
 def read_pending(path: str) -> dict[str, Any]:
