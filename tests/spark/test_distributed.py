@@ -181,7 +181,7 @@ def test_autolog_and_the_memory_optimizer_on_two_workers(embedded, tmp_path, mon
     assert set(two.data.params) == set(driver.data.params)
     assert two.data.params["numWorkers"] == "2" and two.data.params["enableMemoryOptimizer"] == "true"
     assert set(two.data.metrics) == set(driver.data.metrics)
-    client = MlflowClient()
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")  # this test's store, not the URI restored above
     per_epoch = [k for k in two.data.metrics if k not in ("best_epoch", "epochs_run", "training_loop_time_s")]
     assert "validation_entity_micro_f1" in per_epoch and "test_entity_micro_f1" in per_epoch
     for key in per_epoch:

@@ -103,8 +103,9 @@ def check_sweep(path: Path, killed: bool = False) -> None:
         assert len(retries) == 1 and retries[0].params == trial.params
         assert retries[0].state in (TrialState.COMPLETE, TrialState.PRUNED)
 
-    mlflow.set_tracking_uri(config.experiment.tracking_uri)
-    client = mlflow.tracking.MlflowClient()
+    client = mlflow.tracking.MlflowClient(
+        config.experiment.tracking_uri
+    )  # no global URI: it outlives the store
     experiment = client.get_experiment_by_name("sweeps")
     runs = client.search_runs([experiment.experiment_id], max_results=100)
     parents = [r for r in runs if r.data.tags.get("sparktag.sweep") == "parent"]
@@ -152,8 +153,10 @@ def check_sweep(path: Path, killed: bool = False) -> None:
     assert version.tags["sparktag.trial_number"] == str(best.number)
     assert metrics["test_entity_micro_f1"] > 0.3, metrics
     from sparktag.tracking import flavor
+    from sparktag.tracking.settings import TrackingSettings, use_settings
 
-    light = flavor.load_model("models:/tiny_sweep_ner@champion", kind="light")
+    with use_settings(TrackingSettings(str(config.experiment.tracking_uri))):
+        light = flavor.load_model("models:/tiny_sweep_ner@champion", kind="light")
     tagged = light.annotate(SENTENCE)
     assert tagged["ner"][0] != "O" and tagged["ner"][1] != "O", tagged["ner"]  # "Halden Steel" is an entity
 
@@ -216,8 +219,7 @@ def test_the_mlflow_ui_shows_the_trials_nested_under_the_parent(resumed_sweep: P
     if not CHROMIUM.is_file():
         unavailable(f"no {CHROMIUM} (apt-get install -y chromium)")
     config = SweepConfig.from_file(resumed_sweep)
-    mlflow.set_tracking_uri(config.experiment.tracking_uri)
-    client = mlflow.tracking.MlflowClient()
+    client = mlflow.tracking.MlflowClient(config.experiment.tracking_uri)
     experiment_id = client.get_experiment_by_name("sweeps").experiment_id
     runs = client.search_runs([experiment_id], max_results=100)
     parent = next(r for r in runs if r.data.tags.get("sparktag.sweep") == "parent")
