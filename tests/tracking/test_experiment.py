@@ -118,8 +118,11 @@ def test_run_holds_params_metrics_inputs_and_artifacts(experiment):
         and params["embeddings"] == config.embeddings
     )
     for key in ("training_size", "test_size", "fit_time_s", "inference_time_s", "final_entity_micro_f1",
-                "final_tag_macro_avg_f1"):  # fmt: skip
+                "final_tag_macro_avg_f1", "embedding_time_s", "mean_epoch_time_s"):  # fmt: skip
         assert key in metrics and key not in params, key
+    # the fit's phases: data ready (embedding), then the epochs, within the fit's time
+    assert 0 < metrics["embedding_time_s"] < metrics["fit_time_s"]
+    assert 3 * metrics["mean_epoch_time_s"] < metrics["fit_time_s"] - metrics["embedding_time_s"]
     assert [m.step for m in client.get_metric_history(result.run_id, "validation_token_micro_f1")] == [
         1,
         2,

@@ -33,3 +33,27 @@ class EpochProgress:
                     f"  entity F1 {evaluation.entity.micro_f1:.3f}"
                 )
             self.echo(line)
+
+
+class FitClock:
+    """A training listener that times a fit's phases from ``started`` (a ``time.perf_counter()`` reading).
+
+    ``data_ready_s`` is the time until the first epoch starts: in a Spark pipeline, running the stages before
+    NerDLApproach (sentences, tokens, embeddings) and featurizing their output, which is where the embedding
+    time of a pipeline ``fit`` goes. ``epoch_s`` holds each epoch's training time (evaluation excluded).
+    """
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.data_ready_s: float | None = None
+        self.epoch_s: list[float] = []
+
+    def on_event(self, event: Any) -> None:
+        import time
+
+        from sparktag.ner.events import EpochEnded, TrainingStarted
+
+        if isinstance(event, TrainingStarted) and self.data_ready_s is None:
+            self.data_ready_s = time.perf_counter() - self.started
+        elif isinstance(event, EpochEnded):
+            self.epoch_s.append(event.elapsed_s)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sparktag.ner.progress import EpochProgress
+from sparktag.ner.progress import EpochProgress, FitClock
 from sparktag.tracking.experiment_config import ExperimentConfig
 from sparktag.tracking.experiment_result import ExperimentResult
 from sparktag.tracking.output_folder import (
@@ -197,12 +197,18 @@ class _ExperimentRun:
         self.say(f"training on {int(self.sizes['training_size'])} sentences ({self.config.embeddings})...")
         start = time.perf_counter()
         offline = None if self.run_id is not None else (self.errors[0] if self.errors else "no MLflow run")
+        clock = FitClock(start)
         with (
             autologging(pending_dir=str(self.out), offline_reason=offline),
             listening(EpochProgress(self.say)),
+            listening(clock),
         ):
             model = pipeline.fit(self.train_df)
         self.timings["fit_time_s"] = time.perf_counter() - start
+        if clock.data_ready_s is not None:  # the stages before NerDLApproach (embeddings) and featurizing
+            self.timings["embedding_time_s"] = clock.data_ready_s
+        if clock.epoch_s:
+            self.timings["mean_epoch_time_s"] = sum(clock.epoch_s) / len(clock.epoch_s)
         listener = last_listener()
         if listener is not None and listener.errors:
             self.errors.extend(e for e in listener.errors.values() if e not in self.errors)
@@ -316,6 +322,8 @@ class _ExperimentRun:
             ("training sentences", f"{int(sizes['training_size'])}"),
             ("test sentences", f"{int(sizes['test_size'])}"),
             ("fit time", f"{t.get('fit_time_s', 0):.1f}s"),
+            ("  embedding", f"{t.get('embedding_time_s', 0):.1f}s"),
+            ("  per epoch", f"{t.get('mean_epoch_time_s', 0):.1f}s"),
             ("inference time", f"{t.get('inference_time_s', 0):.1f}s"),
             ("token accuracy", f"{s.get('final_tag_accuracy', 0):.4f}"),
             ("tag macro F1", f"{s.get('final_tag_macro_avg_f1', 0):.4f}"),
