@@ -54,6 +54,30 @@ def make_dataset(n: int = 64, seed: int = 0) -> list[NerExample]:
     return examples
 
 
+# A task only capitalisation solves: a token's tag is its case (lower O, Capitalised B-PER, UPPER B-ORG),
+# drawn independently of its word and its neighbours, and every word's embedding is its lower-cased form's, so
+# the word vectors carry no case (as an uncased encoder's) and the context gives no hint. Majority: O, ~half.
+CASED_WORDS = ["apple", "river", "stone", "cloud", "paper", "light", "green", "table", "music", "water"]
+UNSEEN_WORDS = ["lemon", "ocean", "sugar", "piano", "grass", "night"]  # never in the training data
+CASE_OF = {"O": str.lower, "B-PER": str.capitalize, "B-ORG": str.upper}
+
+
+def make_cased_dataset(n: int, seed: int, words: list[str] = CASED_WORDS) -> list[NerExample]:
+    """``n`` sentences of 3-8 random ``words``, each cased by its randomly drawn tag (see ``CASE_OF``)."""
+    rng = np.random.default_rng(seed)
+    table = {  # the same vector for "apple", "Apple" and "APPLE", and in every dataset
+        w: np.random.default_rng([99, i]).standard_normal(DIM).astype(np.float32)
+        for i, w in enumerate(CASED_WORDS + UNSEEN_WORDS)
+    }
+    examples = []
+    for _ in range(n):
+        picked = [str(w) for w in rng.choice(words, size=int(rng.integers(3, 9)))]
+        tags = [str(t) for t in rng.choice(["O", "O", "B-PER", "B-ORG"], size=len(picked))]
+        tokens = [CASE_OF[t](w) for w, t in zip(picked, tags, strict=True)]
+        examples.append(NerExample(tokens, np.stack([table[w] for w in picked]), tags))
+    return examples
+
+
 def chunks_of(tags: list[str]) -> set[tuple[int, int, str]]:
     """IOB2 entity spans (start, end, type)."""
     spans, start, kind = set(), -1, ""

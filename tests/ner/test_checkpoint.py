@@ -248,6 +248,17 @@ def test_other_settings_or_data_are_refused(two_epochs, tmp_path):
         train(nudged, config(folder), evaluate=local_evaluate)
     assert latest_checkpoint(folder) == Path(folder) / "epoch-0002"  # refused, untouched
 
+    # A network of another shape; and a checkpoint of a sparktag before casing_dim (no such key) trained
+    # with casing off: it is refused with casing on, and resumes with it off (below).
+    with pytest.raises(ValueError, match=r"other settings: casing_dim \(casingDim\) was 0, now 4\. "):
+        train(DATA, replace(config(folder), casing_dim=4), evaluate=local_evaluate)
+    state_file = Path(folder) / "epoch-0002" / STATE_FILE
+    state = json.loads(state_file.read_text())
+    del state["config"]["casing_dim"]
+    state_file.write_text(json.dumps(state))
+    with pytest.raises(ValueError, match=r"other settings: casing_dim \(casingDim\) was 0, now 4\. "):
+        train(DATA, replace(config(folder), casing_dim=4), evaluate=local_evaluate)
+
     # A seed of None takes the checkpoint's; starting over deletes the old checkpoint.
     resumed = train(DATA, replace(config(folder), random_seed=None), evaluate=local_evaluate)
     assert resumed.seed == 7 and resumed.resumed_from is not None

@@ -64,11 +64,12 @@ def assert_same_model(single: TrainResult, ranks: dict, atol: float = 1e-5) -> N
     assert ranks["batches"] == [e.batches for e in single.history]
 
 
-@pytest.mark.parametrize("world", [2, 3])
-def test_ranks_train_the_model_one_process_trains(world, tmp_path):
+@pytest.mark.parametrize(("world", "casing_dim"), [(2, 0), (3, 4)])
+def test_ranks_train_the_model_one_process_trains(world, casing_dim, tmp_path):
     # 64 sentences, batches of 8, a validation split: 3 ranks split batches unevenly (and some steps have no
-    # sentence on some rank); dropout on, so the per-sentence masks are part of what must agree
-    overrides = {"max_epochs": 2, "validation_split": 0.25, "dropout": 0.7}
+    # sentence on some rank); dropout on, so the per-sentence masks are part of what must agree; with 3 ranks
+    # the casing embedding too (its ids travel in every rank's batches)
+    overrides = {"max_epochs": 2, "validation_split": 0.25, "dropout": 0.7, "casing_dim": casing_dim}
     single = train(DATA, quick(**overrides), test=DATA, evaluate=local_evaluate)
     ranks = run_ranks(world, tmp_path / "ranks.pt", overrides)
     assert_same_model(single, ranks)

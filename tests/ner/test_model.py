@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from sparktag.core.casing import CASINGS
 from sparktag.ner.data import (
     CharVocab,
     ExampleSource,
@@ -125,6 +126,26 @@ def test_collate_pads_and_masks() -> None:
     assert batch.mask.sum(1).tolist() == [5, 1, 7] == batch.lengths.tolist()
     assert batch.tag_ids is None and batch.positions == [0, 1, 2]
     assert float(batch.embeddings[1, 1:].abs().sum()) == 0.0
+    assert batch.casing_ids.shape == (3, 7) and batch.casing_ids.dtype == torch.long
+    assert [CASINGS[i] for i in batch.casing_ids[0].tolist()] == [
+        "initial_upper", "all_lower", "all_lower", "initial_upper", "other", "padding", "padding"
+    ]  # fmt: skip
+    assert batch.casing_ids[1].tolist() == [5, 0, 0, 0, 0, 0, 0]  # "Hi", then padding
+    assert CASINGS[int(batch.casing_ids[2, 5])] == "all_upper"  # "ACME"
+
+
+def test_casing_is_off_by_default_and_adds_an_embedding_when_on() -> None:
+    default, _ = tiny_model()
+    assert default.config.casing_dim == 0 and default.casing_embedding is None
+    assert not any(name.startswith("casing") for name in default.state_dict())  # old files load strictly
+    assert "casing_dim" not in default.config.to_dict()  # config.json as before the option
+    assert NerConfig.from_dict(default.config.to_dict()) == default.config
+    model, _ = tiny_model(casing_dim=3)
+    assert model.casing_embedding is not None and model.casing_embedding.weight.shape == (len(CASINGS), 3)
+    assert model.projection.in_features == default.projection.in_features + 3
+    assert NerConfig.from_dict(model.config.to_dict()).casing_dim == 3
+    with pytest.raises(ValueError, match=r"NerConfig.casing_dim must be >= 0 \(0 turns casing off\), got -1"):
+        NerConfig(DIM, 10, 3, casing_dim=-1)
 
 
 def test_dropout_is_a_keep_probability() -> None:
@@ -136,7 +157,8 @@ def test_dropout_is_a_keep_probability() -> None:
 
 
 @pytest.mark.parametrize(
-    "overrides", [{}, {"char_lstm_hidden": 5}, {"lstm_layers": 2, "char_cnn_filters": 0}]
+    "overrides",
+    [{}, {"char_lstm_hidden": 5}, {"lstm_layers": 2, "char_cnn_filters": 0}, {"casing_dim": 3}],
 )
 def test_a_sentence_scores_the_same_alone_and_padded_in_a_batch(overrides: dict[str, int]) -> None:
     model, chars = tiny_model(**overrides)

@@ -18,9 +18,10 @@ from sparktag.ner.tagger import Tagger
 from tiny_tagger import DATA, DIM, WORDS, inputs, train_tiny
 
 
-@pytest.fixture(scope="module")
-def tagger() -> Tagger:
-    return train_tiny().tagger
+@pytest.fixture(scope="module", params=[0, 4], ids=["default", "casing"])
+def tagger(request: pytest.FixtureRequest) -> Tagger:
+    """The tiny tagger, as Spark NLP's network and with a casing embedding (``casing_dim=4``)."""
+    return train_tiny(casing_dim=request.param).tagger
 
 
 def test_files_are_plain_json_and_safetensors(tagger: Tagger) -> None:
@@ -30,6 +31,12 @@ def test_files_are_plain_json_and_safetensors(tagger: Tagger) -> None:
     assert config["format_version"] == FORMAT_VERSION
     assert config["tags"] == ["O", "B-LOC", "B-PER", "I-PER"]
     assert config["model"]["embedding_dim"] == DIM and config["model"]["lstm_hidden"] == 12
+    if tagger.config.casing_dim:
+        assert config["model"]["casing_dim"] == 4
+        assert load_numpy(files["weights.safetensors"])["casing_embedding.weight"].shape == (8, 4)
+    else:  # the config.json of a sparktag before the option (which reads it), and no casing weights
+        assert "casing_dim" not in config["model"]
+        assert not any(name.startswith("casing") for name in load_numpy(files["weights.safetensors"]))
     assert "".join(config["chars"]) == "".join(sorted(set("".join(WORDS))))
     tensors = load_numpy(files["weights.safetensors"])  # readable without torch
     assert tensors["crf.transitions"].shape == (4, 4)
@@ -46,6 +53,7 @@ def test_round_trip_gives_identical_predictions(tagger: Tagger, tmp_path: Path) 
         again = loaded.predict(tokens, embeddings, include_confidence=True, include_all_scores=True)
         assert again == original
         assert loaded.tags == tagger.tags and loaded.char_vocab == tagger.char_vocab
+        assert loaded.config == tagger.config
 
 
 FRESH_PROCESS = """

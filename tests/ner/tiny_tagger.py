@@ -33,7 +33,7 @@ DATA = [
 ]
 
 
-def train_tiny() -> TrainResult:
+def train_tiny(casing_dim: int = 0) -> TrainResult:
     config = TrainConfig(
         lr=0.02,
         po=0.0,
@@ -43,6 +43,7 @@ def train_tiny() -> TrainResult:
         char_cnn_filters=6,
         lstm_hidden=12,
         num_threads=1,
+        casing_dim=casing_dim,
     )
     return train(DATA, config)
 

@@ -56,11 +56,12 @@ def test_every_trainer_param_defaults_to_the_trainers_default():
 
 def test_params_reach_the_trainer_in_its_terms():
     approach = NerDLApproach(maxEpochs=3, lr=0.01, earlyStoppingPatience=2, numThreads=0, randomSeed=7)
-    approach.setCheckpointPath("/tmp/ckpt").setVerbose(4).setGradClip(1.5)
+    approach.setCheckpointPath("/tmp/ckpt").setVerbose(4).setGradClip(1.5).setCasingDim(6)
     config = approach.train_config()
     assert (config.max_epochs, config.lr, config.early_stopping_patience) == (3, 0.01, 2)
     assert (config.num_threads, config.random_seed, config.checkpoint_dir) == (None, 7, "/tmp/ckpt")
-    assert (config.verbose, config.grad_clip) == (0, 1.5)
+    assert (config.verbose, config.grad_clip, config.casing_dim) == (0, 1.5, 6)
+    assert NerDLApproach().getCasingDim() == 0 == TrainConfig().casing_dim  # off: Spark NLP's network
     assert NerDLApproach().setCheckpointPath("").train_config().checkpoint_dir is None
 
 
@@ -83,6 +84,12 @@ def test_set_params_sets_through_each_setter_and_its_checks():
         NerDLApproach().setParams(dropout=1.5)
     with pytest.raises(ValueError, match="validationSplit must be in"):
         NerDLApproach(validationSplit=1.0)  # the constructor's arguments go through the same setters
+    with pytest.raises(
+        ValueError, match=r"casingDim must be >= 0 \(0 turns the casing embedding off\); got -2"
+    ):
+        NerDLApproach().setCasingDim(-2)
+    with pytest.raises(ValueError, match=r"casing_dim must be >= 0 \(0: no casing embedding\), got -1"):
+        TrainConfig(casing_dim=-1)  # the trainer refuses it too (a param set around its setter, the API)
     with pytest.raises(ValueError, match="bestModelMetric must be one of 'f1_micro', 'f1_macro'; got 'acc'"):
         NerDLApproach().setBestModelMetric("acc")
     with pytest.raises(ValueError, match="customBoundsStrategy must be one of"):

@@ -291,3 +291,44 @@ def test_fresh_process_pyfunc_starts_no_jvm(fitted, reference, tmp_path):
     ]
     assert got == expected(reference, texts)
     assert all(not math.isnan(e["confidence"]) for r in records for e in r["entities"])
+
+
+def test_a_casing_model_tags_alike_in_spark_after_loading_in_light_and_as_pyfunc(
+    spark, sample_dir, sample_bert_dir, tmp_path
+):
+    """NerDLApproach with casingDim: the fitted PipelineModel, the same saved and loaded, its LightPipeline and
+    its MLflow pyfunc give the same tags (confidences included) and entities."""
+    import mlflow.pyfunc
+    from pyspark.ml import Pipeline, PipelineModel
+
+    from sparktag.annotation import from_rows
+    from sparktag.base import LightPipeline
+    from sparktag.mlflow import save_model
+    from sparktag.training import CoNLL
+
+    from pipelines import ner_stages
+
+    train = CoNLL().readDataset(spark, str(sample_dir / "train.conll")).limit(60)
+    stages = ner_stages(
+        sample_bert_dir, maxEpochs=6, lr=0.01, batchSize=16, randomSeed=7, verbose=4, includeConfidence=True,
+        casingDim=5,
+    )  # fmt: skip
+    fitted = Pipeline(stages=stages).fit(train)
+    config = json.loads(fitted.stages[-2]._to_files()["config.json"])
+    assert config["model"]["casing_dim"] == 5
+    fitted.write().save(str(tmp_path / "pipeline"))
+    loaded = PipelineModel.load(str(tmp_path / "pipeline"))
+
+    texts = [*TEXTS, "HALDEN STEEL agreed to buy a stake in fennick motors ."]  # cased otherwise
+    frame = spark.createDataFrame([(i, t) for i, t in enumerate(texts)], ["i", "text"])
+    on_spark = [from_rows(r["ner"]) for r in fitted.transform(frame).orderBy("i").collect()]
+    assert [from_rows(r["ner"]) for r in loaded.transform(frame).orderBy("i").collect()] == on_spark
+    assert any(a.result != "O" for row in on_spark for a in row)  # it tags entities: equal means something
+    assert all("confidence" in a.metadata for row in on_spark for a in row)
+    for light in (LightPipeline(loaded), LightPipeline.load(str(tmp_path / "pipeline"))):
+        assert [row["ner"] for row in light.fullAnnotate(texts)] == on_spark
+
+    save_model(loaded, str(tmp_path / "model"))
+    out = mlflow.pyfunc.load_model(str(tmp_path / "model")).predict(texts)
+    found = spark_entities(loaded, spark, texts)
+    assert found and nested_entities(out) == found

@@ -48,6 +48,7 @@ import torch
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
+from sparktag.ner.config import ADDED_FIELDS
 from sparktag.ner.data import CharVocab
 from sparktag.ner.events import EpochEnded, epoch_ended_from_dict
 from sparktag.ner.model import NerTagger
@@ -330,7 +331,7 @@ def check_config(point: ResumePoint, config: dict[str, Any]) -> None:
         ValueError: a setting outside :data:`FREE_TO_CHANGE` differs, the given ``random_seed`` is not the
             checkpoint's, or ``max_epochs`` is below the checkpoint's epoch.
     """
-    saved, now = point.state.config, resumable_config(config)
+    saved, now = resumable_config({**ADDED_FIELDS, **point.state.config}), resumable_config(config)
     diffs = [
         f"{_param_name(k)} was {saved.get(k)!r}, now {now.get(k)!r}"
         for k in sorted(set(saved) | set(now))

@@ -4,7 +4,11 @@ their defaults (each NerDLApproach param's default is its field's here) without 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+#: TrainConfig fields added after training checkpoints were first written, each with the value every training
+#: had before the field existed: ``ner/checkpoint.py`` reads a checkpoint without the field as trained with it.
+ADDED_FIELDS: dict[str, Any] = {"casing_dim": 0}
 
 
 @dataclass
@@ -39,6 +43,10 @@ class TrainConfig:
         eval_batch_size: sentences per batch when scoring validation/test data (no gradients, so larger).
         char_emb_dim, char_cnn_filters, char_lstm_hidden, lstm_hidden, lstm_layers, max_word_len: the network
             shape, see :class:`~sparktag.ner.model.NerConfig`.
+        casing_dim: size of the learned embedding of each token's casing class (``casingDim``; the classes of
+            :mod:`sparktag.core.casing`), concatenated beside the word embedding before the projection; 0 (the
+            default) turns it off and trains Spark NLP's network. It gives the network capitalisation beside
+            uncased word embeddings, which otherwise reaches it through the char features only.
         checkpoint_dir: a folder to write a training checkpoint to after every epoch (``checkpointPath``):
             weights, Adam state, RNG states, best score and weights, history; only the latest is kept.
             ``None`` writes none.
@@ -78,6 +86,7 @@ class TrainConfig:
     lstm_hidden: int = 128
     lstm_layers: int = 1
     max_word_len: int = 24
+    casing_dim: int = 0
     checkpoint_dir: str | None = None
     resume_from_checkpoint: bool = True
 
@@ -94,6 +103,8 @@ class TrainConfig:
             )
         if not 0.0 <= self.validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {self.validation_split}")
+        if self.casing_dim < 0:
+            raise ValueError(f"casing_dim must be >= 0 (0: no casing embedding), got {self.casing_dim}")
         if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
             raise ValueError(
                 f"early_stopping_patience must be >= 1 or None, got {self.early_stopping_patience}"

@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from sparktag.core.casing import casing_ids
+
 OUTSIDE = "O"
 
 
@@ -109,6 +111,7 @@ class EncodedExample:
 
     embeddings: np.ndarray  # (L, D) float32
     char_ids: np.ndarray  # (L, W) int64, W = longest (truncated) word of this sentence, at least 1
+    casing_ids: np.ndarray  # (L,) int64, each token's class of core/casing.py (never 0, the padding id)
     tag_ids: np.ndarray | None  # (L,) int64
     position: int  # where the example sits in its chunk/list, to put predictions back in order
 
@@ -124,7 +127,7 @@ def encode_example(
     max_word_len: int,
     position: int,
 ) -> EncodedExample:
-    """Check an example's shapes and map its characters and tags to ids.
+    """Check an example's shapes and map its characters, casing classes and tags to ids.
 
     Words longer than ``max_word_len`` keep their first ``max_word_len`` characters. With ``tag_ids=None`` the
     tags are ignored (prediction, evaluation).
@@ -145,6 +148,8 @@ def encode_example(
     for i, token in enumerate(example.tokens):
         row = [char_ids.get(c, CharVocab.UNK_ID) for c in token[:width]]
         chars[i, : len(row)] = row
+    # Always computed (about 2 us a token, like the character ids); only a model with casing_dim > 0 reads them.
+    casing = np.array(casing_ids(example.tokens), dtype=np.int64)
     tags = None
     if tag_ids is not None:
         if example.tags is None:
@@ -158,7 +163,7 @@ def encode_example(
                 f"example {position}: tag {err.args[0]!r} is not in the tag vocabulary {sorted(tag_ids)}; "
                 "a streamed training source must yield the same data on every pass"
             ) from None
-    return EncodedExample(emb, chars, tags, position)
+    return EncodedExample(emb, chars, casing, tags, position)
 
 
 @dataclass
@@ -167,6 +172,7 @@ class Batch:
 
     embeddings: Tensor  # (B, T, D) float32
     char_ids: Tensor  # (B, T, W) long, 0 = padding
+    casing_ids: Tensor  # (B, T) long, 0 = padding (sparktag.core.casing.PADDING)
     mask: Tensor  # (B, T) bool, True on real tokens
     lengths: Tensor  # (B,) long, on CPU (pack_padded_sequence wants CPU lengths)
     tag_ids: Tensor | None  # (B, T) long, 0 on padding
@@ -184,6 +190,7 @@ def collate(examples: Sequence[EncodedExample]) -> Batch:
     dim = examples[0].embeddings.shape[1]
     emb = np.zeros((batch, seq_len, dim), dtype=np.float32)
     chars = np.zeros((batch, seq_len, width), dtype=np.int64)
+    casing = np.zeros((batch, seq_len), dtype=np.int64)
     mask = np.zeros((batch, seq_len), dtype=bool)
     has_tags = all(e.tag_ids is not None for e in examples)
     tags = np.zeros((batch, seq_len), dtype=np.int64)
@@ -191,12 +198,14 @@ def collate(examples: Sequence[EncodedExample]) -> Batch:
         n = e.length
         emb[b, :n] = e.embeddings
         chars[b, :n, : e.char_ids.shape[1]] = e.char_ids
+        casing[b, :n] = e.casing_ids
         mask[b, :n] = True
         if e.tag_ids is not None:
             tags[b, :n] = e.tag_ids
     return Batch(
         embeddings=torch.from_numpy(emb),
         char_ids=torch.from_numpy(chars),
+        casing_ids=torch.from_numpy(casing),
         mask=torch.from_numpy(mask),
         lengths=torch.tensor([e.length for e in examples], dtype=torch.long),
         tag_ids=torch.from_numpy(tags) if has_tags else None,

@@ -141,6 +141,7 @@ def prepare(
             lstm_layers=config.lstm_layers,
             dropout=config.dropout,
             max_word_len=config.max_word_len,
+            casing_dim=config.casing_dim,
         )
     )
     # Fused Adam: one kernel for all parameters, ~1 ms less per step than the per-tensor loop on CPU.

@@ -2,10 +2,11 @@
 
 It follows Spark NLP's ``create_graph`` (``ner_model.py``): character embeddings (dim 25) feed a width-3 CNN
 with ReLU and max-pooling and, optionally, a character BiLSTM; their outputs are concatenated with the word
-embeddings, projected by a ReLU dense layer to ``2 * lstm_hidden``, passed through BiLSTM layers with
-residual connections, and a dense layer gives per-tag emission scores for the CRF. Dropout (given, like Spark
-NLP, as a *keep* probability) is applied to the character embeddings, after the projection and before the
-output layer. In training, every sentence draws its dropout masks from a generator of its own
+embeddings (and, an option Spark NLP does not have, off by default, a learned embedding of each token's casing
+class of ``sparktag.core.casing``), projected by a ReLU dense layer to ``2 * lstm_hidden``, passed through
+BiLSTM layers with residual connections, and a dense layer gives per-tag emission scores for the CRF. Dropout
+(given, like Spark NLP, as a *keep* probability) is applied to the character embeddings, after the projection
+and before the output layer. In training, every sentence draws its dropout masks from a generator of its own
 (:class:`RowNoise`), so its masks do not depend on which sentences share its batch: a batch split over
 data-parallel ranks draws the masks one process draws.
 
@@ -24,6 +25,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from sparktag.core.casing import CASINGS, PADDING
 from sparktag.ner.crf import CRF, marginal_probs, viterbi_paths
 from sparktag.ner.data import Batch
 
@@ -46,6 +48,10 @@ class NerConfig:
         lstm_layers: number of residual BiLSTM layers (Spark NLP graphs: 3).
         dropout: the probability to KEEP a unit, as Spark NLP's ``dropout`` param; torch drops ``1 - dropout``.
         max_word_len: characters kept per word; longer words are truncated.
+        casing_dim: size of a learned embedding of each token's casing class (``sparktag.core.casing``:
+            numeric, all_upper, initial_upper, ...), concatenated beside the word embedding and char features
+            before the projection; 0 disables it (the default, Spark NLP's network). Useful when the word
+            embeddings are uncased: then only the char features see capitalisation.
     """
 
     embedding_dim: int
@@ -59,6 +65,7 @@ class NerConfig:
     lstm_layers: int = 1
     dropout: float = 0.5
     max_word_len: int = 24
+    casing_dim: int = 0  # last: a model saved before it existed has none, and loads with it off
 
     def __post_init__(self) -> None:
         if not 0.0 < self.dropout <= 1.0:
@@ -76,9 +83,15 @@ class NerConfig:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"NerConfig.{name} must be at least 1, got {getattr(self, name)}")
+        if self.casing_dim < 0:
+            raise ValueError(f"NerConfig.casing_dim must be >= 0 (0 turns casing off), got {self.casing_dim}")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        values = asdict(self)
+        if not self.casing_dim:
+            # Casing off: the config.json of a sparktag before the option, which that version still reads.
+            del values["casing_dim"]
+        return values
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> NerConfig:
@@ -172,7 +185,7 @@ def _conv_as_matmul(conv: nn.Conv1d, x: Tensor) -> Tensor:
 
 
 class NerTagger(nn.Module):
-    """Char CNN (+ char BiLSTM) ++ word embeddings -> BiLSTMs -> emissions -> CRF.
+    """Char CNN (+ char BiLSTM) ++ word embeddings (++ casing embedding) -> BiLSTMs -> emissions -> CRF.
 
     Training mode applies dropout; call ``.eval()`` before decoding.
     """
@@ -195,9 +208,12 @@ class NerTagger(nn.Module):
             self.char_lstm = nn.LSTM(
                 config.char_emb_dim, config.char_lstm_hidden, batch_first=True, bidirectional=True
             )
+        self.casing_embedding: nn.Embedding | None = None
+        if config.casing_dim > 0:  # none when off: no new weights, so an older model's file loads strictly
+            self.casing_embedding = nn.Embedding(len(CASINGS), config.casing_dim, padding_idx=PADDING)
         char_features = config.char_cnn_filters + 2 * config.char_lstm_hidden
         width = 2 * config.lstm_hidden
-        self.projection = nn.Linear(config.embedding_dim + char_features, width)
+        self.projection = nn.Linear(config.embedding_dim + char_features + config.casing_dim, width)
         self.dropout = KeepDropout(config.dropout)
         self.lstms = nn.ModuleList(
             nn.LSTM(width, config.lstm_hidden, batch_first=True, bidirectional=True)
@@ -248,7 +264,11 @@ class NerTagger(nn.Module):
                 f"dim {config.embedding_dim}; use the same embeddings as in training"
             )
         seq_len = batch.mask.shape[1]
-        words = torch.cat([batch.embeddings, self.char_features(batch.char_ids, batch.mask, noise)], dim=2)
+        chars = self.char_features(batch.char_ids, batch.mask, noise)  # (B, T, F)
+        parts = [batch.embeddings, chars]  # (B, T, D), (B, T, F)
+        if self.casing_embedding is not None:
+            parts.append(self.casing_embedding(batch.casing_ids))  # (B, T, casing_dim)
+        words = torch.cat(parts, dim=2)
         x = torch.relu(self.projection(words))  # (B, T, 2H)
         x = self.dropout(x, self._token_mask(noise, x))
         if not self.training and bool((batch.lengths == seq_len).all()):

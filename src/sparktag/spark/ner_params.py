@@ -27,6 +27,10 @@ def _validation_split_check(value: float) -> str | None:
     return None if 0.0 <= value < 1.0 else f"validationSplit must be in [0, 1); got {value}"
 
 
+def _casing_dim_check(value: int) -> str | None:
+    return None if value >= 0 else f"casingDim must be >= 0 (0 turns the casing embedding off); got {value}"
+
+
 def _num_workers_check(value: int) -> str | None:
     return None if value >= 0 else f"numWorkers must be >= 0 (0 or 1: train on the driver); got {value}"
 
@@ -137,6 +141,10 @@ class NerDLApproachParams(DeclaredParams):
                  "char CNN filters (0 disables the char CNN)"),
         _trained("charLstmHidden", "char_lstm_hidden", TypeConverters.toInt,
                  "char BiLSTM units per direction (0 disables it)"),
+        _trained("casingDim", "casing_dim", TypeConverters.toInt,
+                 "size of the learned word-shape (casing) embedding added beside the word vectors: numeric, "
+                 "all_upper, initial_upper, ... (sparktag.core.casing); 0 turns it off (Spark NLP's network)",
+                 check=_casing_dim_check),
         _trained("numThreads", "num_threads", TypeConverters.toInt,
                  "torch threads while training (0: leave as is); 1 is fastest for small batches on a busy "
                  "machine", none_is=0),
