@@ -301,6 +301,31 @@ def test_config_files(tmp_path):
         ExperimentConfig.from_file(tmp_path / "bad.json")
 
 
+def test_config_file_sets_bert_embeddings_layers(tmp_path):
+    """A list value in embeddings_params (TOML or a command-line override) reaches BertEmbeddings."""
+    from sparktag.tracking.training_pipeline import check_stage_params, embedding_stages
+
+    from tiny_bert import save_tiny_bert
+
+    save_tiny_bert(tmp_path / "bert", ["the", "cat"], layers=3)
+    (tmp_path / "c.toml").write_text(
+        'train_path = "a"\ntest_path = "b"\nembeddings = "bert"\n'
+        'embeddings_params.layers = [-1, -2, -3, -4]\nembeddings_params.layerPooling = "concat"\n'
+    )
+    config = ExperimentConfig.from_file(tmp_path / "c.toml")
+    assert config.embeddings_params == {"layers": [-1, -2, -3, -4], "layerPooling": "concat"}
+    check_stage_params(config)
+    bert = embedding_stages(config)[-1]
+    assert bert.getLayers() == [-1, -2, -3, -4] and bert.getLayerPooling() == "concat"
+    assert bert.getDimension() == 4 * 32
+    override = config.with_overrides({"embeddings_params.layers": "[-1, -2]"})
+    assert embedding_stages(override)[-1].getDimension() == 64
+    with pytest.raises(ValueError, match="embeddings_params: layerPooling must be one of 'mean', 'concat'"):
+        check_stage_params(config.with_overrides({"embeddings_params.layerPooling": "sum"}))
+    with pytest.raises(ValueError, match=r"embeddings_params: .*index -5 is out of range .* from -4 to 3"):
+        embedding_stages(config.with_overrides({"embeddings_params.layers": "[-1, -5]"}))
+
+
 def test_report_metrics_names():
     out = report_metrics(
         {"B-PER": {"precision": 1.0, "f1-score": 0.5}, "accuracy": 0.9, "macro avg": {"recall": 1}}

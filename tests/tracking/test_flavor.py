@@ -332,3 +332,44 @@ def test_a_casing_model_tags_alike_in_spark_after_loading_in_light_and_as_pyfunc
     out = mlflow.pyfunc.load_model(str(tmp_path / "model")).predict(texts)
     found = spark_entities(loaded, spark, texts)
     assert found and nested_entities(out) == found
+
+
+def test_pipeline_on_concatenated_layers_trains_saves_and_serves(
+    spark, sample_dir, sample_bert_dir, tmp_path
+):
+    """BertEmbeddings(layers=[-1, -2], layerPooling="concat") gives the tagger two layers side by side (the
+    tiny BERT's one layer and its embedding output, 2 * 32 features): the tagger fits its training data, and
+    the flavor's pyfunc, loaded back by MLflow, finds the Spark pipeline's entities."""
+    import mlflow
+    from pyspark.ml import Pipeline
+
+    from sparktag.annotation import from_rows
+    from sparktag.core.labels import align_labels
+    from sparktag.mlflow import load_model, save_model
+    from sparktag.ner.metrics import entity_scores
+    from sparktag.training import CoNLL
+
+    from pipelines import bert, chunks, ner, text_stages
+
+    train = CoNLL().readDataset(spark, str(sample_dir / "train.conll")).limit(60).cache()
+    embeddings = bert(sample_bert_dir, layers=[-1, -2], layerPooling="concat")
+    approach = ner(maxEpochs=25, lr=0.01, batchSize=8, randomSeed=7, includeConfidence=True)
+    model = Pipeline(stages=[*text_stages(), embeddings, approach, chunks()]).fit(train)
+    assert model.stages[3].getDimension() == 64
+
+    gold, pred = [], []
+    for row in model.transform(train).select("label", "token", "ner").collect():
+        tokens = from_rows(row["token"])
+        tags = {a.begin: a.result for a in from_rows(row["ner"])}
+        gold.append(align_labels(tokens, from_rows(row["label"])))
+        pred.append([tags.get(t.begin, "O") for t in tokens])
+    assert entity_scores(gold, pred).micro_f1 > 0.8  # it learned from the concatenated vectors
+
+    save_model(model, str(tmp_path / "model"))
+    pyfunc = mlflow.pyfunc.load_model(str(tmp_path / "model"))
+    (served,) = [s for s in load_model(str(tmp_path / "model"), kind="light").stages if s.hasParam("layers")]
+    assert (served.getLayers(), served.getLayerPooling(), served.getDimension()) == ([-1, -2], "concat", 64)
+    texts = [SENTENCE, *(r["text"] for r in train.limit(12).collect())]
+    want = spark_entities(model, spark, texts)
+    assert want and nested_entities(pyfunc.predict(texts)) == want
+    train.unpersist()

@@ -4,9 +4,10 @@ A server loads a saved pipeline in a fresh process, and importing transformers' 
 seconds (``modeling_bert`` pulls in torch.distributed, dynamo and the generation utilities); its module
 machinery also costs about 2 ms of every one-sentence forward pass. For the configurations it covers
 (``model_type`` "bert", absolute positions, ``gelu`` or ``relu``: BERT, MiniLM and their fine-tunes),
-:class:`PlainBert` computes ``last_hidden_state`` with the same torch operations in the same order as
-transformers' default ``sdpa`` attention, so its output is bitwise equal (a test checks it on padded
-batches). :func:`unsupported` says why any other configuration goes through transformers instead.
+:class:`PlainBert` computes ``last_hidden_state`` (or any of ``hidden_states``, stopping after the deepest
+one asked for) with the same torch operations in the same order as transformers' default ``sdpa`` attention,
+so its output is bitwise equal (a test checks it on padded batches). :func:`unsupported` says why any other
+configuration goes through transformers instead.
 
 Opt-in ``precision="bfloat16"`` runs the matrix products on bfloat16 copies of the weights (layer norms,
 attention softmax and activations stay float32): about a quarter less CPU per sentence on CPUs with native
@@ -21,11 +22,13 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from torch import Tensor
 from torch.nn import functional
+
+from sparktag.embeddings.layers import resolve_layers
 
 #: arithmetic of the matrix products: float32 (transformers' bits) or bfloat16 weights and inputs
 PRECISIONS = ("float32", "bfloat16")
@@ -98,7 +101,8 @@ def unsupported(config: dict[str, Any]) -> str | None:
 
 
 class PlainBert:
-    """The encoder of a ``BertModel``: ``(input_ids, attention_mask) -> last_hidden_state`` in eval mode.
+    """The encoder of a ``BertModel``: ``(input_ids, attention_mask) -> last_hidden_state`` in eval mode
+    (:meth:`hidden_states` for other layers).
 
     Args:
         config: the parsed ``config.json``; :func:`unsupported` must return None for it.
@@ -151,6 +155,10 @@ class PlainBert:
     def max_position_embeddings(self) -> int:
         return int(self.position.shape[0])
 
+    @property
+    def n_layers(self) -> int:
+        return len(self.layers)
+
     def __call__(
         self, input_ids: Tensor, attention_mask: Tensor | None = None, precision: str = "float32"
     ) -> Tensor:
@@ -158,27 +166,43 @@ class PlainBert:
 
         ``precision`` is one of :data:`PRECISIONS`; ``"float32"`` gives transformers' numbers exactly.
         """
+        return self.hidden_states(input_ids, attention_mask, precision, (-1,))[0]
+
+    def hidden_states(
+        self,
+        input_ids: Tensor,
+        attention_mask: Tensor | None = None,
+        precision: str = "float32",
+        layers: Sequence[int] = (-1,),
+    ) -> list[Tensor]:
+        """The ``(B, T, D)`` float32 hidden states ``layers``, in that order, numbered as transformers'
+        ``hidden_states`` (0: the embedding output, -1: the last layer; see :mod:`sparktag.embeddings.layers`).
+
+        Layers after the deepest one asked for are not computed: ``layers=(-4,)`` of a 6-layer model runs 3.
+        """
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}")
+        wanted = resolve_layers(layers, self.n_layers)
         batch, seq_len = input_ids.shape
         dim = self.hidden_size
         head_dim = dim // self.heads
         norm = functional.layer_norm
         linear: Callable[[Tensor, Tensor, Tensor], Tensor] = functional.linear
-        layers = self.layers
+        weights = self.layers
         if precision == "bfloat16":
-            linear, layers = _bfloat16_linear, self._bfloat16()
+            linear, weights = _bfloat16_linear, self._bfloat16()
         # Each step mirrors transformers (BertEmbeddings, BertSelfAttention + sdpa, BertSelfOutput,
         # BertIntermediate, BertOutput) operation for operation: the float results are the same bits.
         x = functional.embedding(input_ids, self.word) + self.token_type  # (B, T, D)
         x = x + self.position[:seq_len]
         x = norm(x, (dim,), self.norm_w, self.norm_b, self.eps)
+        states = {0: x} if 0 in wanted else {}
         mask = None  # no padding: transformers skips the mask too, and sdpa takes its unmasked kernel
         if attention_mask is not None and not bool(attention_mask.all()):
             mask = attention_mask.bool()[:, None, None, :].expand(batch, 1, seq_len, seq_len)  # (B, 1, T, T)
         heads = (batch, seq_len, -1, head_dim)
         scale = head_dim**-0.5
-        for layer in layers:
+        for i, layer in enumerate(weights[: max(wanted)], start=1):  # the deepest state asked for ends it
             q = linear(x, layer.query_w, layer.query_b).view(heads).transpose(1, 2)  # (B, H, T, hd)
             k = linear(x, layer.key_w, layer.key_b).view(heads).transpose(1, 2)
             v = linear(x, layer.value_w, layer.value_b).view(heads).transpose(1, 2)
@@ -189,7 +213,9 @@ class PlainBert:
             hidden = self.activation(linear(x, layer.intermediate_w, layer.intermediate_b))  # (B, T, I)
             out = linear(hidden, layer.out_w, layer.out_b) + x
             x = norm(out, (dim,), layer.out_norm_w, layer.out_norm_b, self.eps)
-        return x
+            if i in wanted:
+                states[i] = x
+        return [states[i] for i in wanted]
 
     def _bfloat16(self) -> list[_Layer]:
         """The layers with bfloat16 matrix weights and biases; layer-norm parameters stay float32."""
@@ -222,7 +248,7 @@ def plain_bert_parts(files: dict[str, bytes]) -> dict[str, Any] | None:
 
     Returns:
         the keyword arguments of ``TransformerEncoder._setup`` but ``files``: ``forward``, ``encode_words``,
-        ``special``, ``pad_id``, ``unk_id``, ``dimension``, ``max_positions``.
+        ``special``, ``pad_id``, ``unk_id``, ``dimension``, ``n_layers``, ``max_positions``.
     """
     import json
 
@@ -250,7 +276,7 @@ def plain_bert_parts(files: dict[str, bytes]) -> dict[str, Any] | None:
     tokenizer.encode_special_tokens = False
     model = PlainBert.from_files(config, files["model.safetensors"])
     return {
-        "forward": model,
+        "forward": model.hidden_states,
         "encode_words": lambda words: tokenizer.encode_batch(
             words, is_pretokenized=True, add_special_tokens=False
         ),
@@ -258,6 +284,7 @@ def plain_bert_parts(files: dict[str, bytes]) -> dict[str, Any] | None:
         "pad_id": pad_id,
         "unk_id": unk_id,
         "dimension": model.hidden_size,
+        "n_layers": model.n_layers,
         "max_positions": usable_positions(
             model.max_position_embeddings,
             "bert",

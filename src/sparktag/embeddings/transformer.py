@@ -15,17 +15,16 @@ How a batch is encoded (:meth:`TransformerEncoder.embed`):
    so no word is truncated and every word keeps at least a quarter-window of context on each side.
 3. Windows are sorted by length and packed into batches of at most ``batch_size * max_sentence_length``
    padded wordpieces (see :class:`EncoderConfig`), one forward pass each under ``torch.inference_mode``.
-4. Wordpiece vectors are pooled into word vectors with one vectorised gather (``first``) or
-   ``np.add.reduceat`` (``mean``) per sentence.
+4. The chosen hidden layers (``layers``, the last by default) are combined per wordpiece (``layer_pooling``,
+   see :mod:`sparktag.embeddings.layers`), then wordpiece vectors are pooled into word vectors with one
+   vectorised gather (``first``) or ``np.add.reduceat`` (``mean``) per sentence.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 import threading
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sparktag.embeddings.layers import (
+    LAYER_POOLINGS,
+    combine_layers,
+    layer_factor,
+    layers_problem,
+    resolve_layers,
+    transformers_hidden_states,
+)
 from sparktag.embeddings.model_folders import (
     check_folder,
     quiet_progress_bars,
@@ -40,18 +47,17 @@ from sparktag.embeddings.model_folders import (
     usable_positions,
 )
 from sparktag.embeddings.wordpieces import (
-    Window,
-    fill_dropped_words,
+    SentenceVectors,
+    batch_inputs,
     length_batches,
-    pool,
     sentence_windows,
     special_tokens,
+    split_words,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 POOLING_STRATEGIES = ("first", "mean")
 PRECISIONS = ("float32", "bfloat16")  # as sparktag.embeddings.bert's, which imports torch
 
@@ -73,6 +79,14 @@ class EncoderConfig:
             ``"mean"`` averages the word's wordpieces.
         precision: ``"float32"`` (transformers' numbers, bit for bit) or ``"bfloat16"`` matrix products,
             opt-in for BERT models (see :mod:`sparktag.embeddings.bert`).
+        layers: which hidden states make the vectors, as Python indices into transformers' ``hidden_states``:
+            0 is the embedding output, 1..n the layers' outputs, -1 the last layer (the default), -2 the one
+            before. Checked against the model's layer count when it embeds. sparktag's own BERT stops after
+            the deepest layer asked for (``(-2,)`` skips the last layer's compute).
+        layer_pooling: ``"mean"`` averages the chosen layers (the vector keeps the hidden size); ``"concat"``
+            joins them in the order given (``len(layers)`` times the hidden size). A tagger's first dense
+            projection of concatenated layers can learn any linear mix of them, which includes ELMo's
+            learned scalar mix.
     """
 
     case_sensitive: bool = False
@@ -80,8 +94,16 @@ class EncoderConfig:
     batch_size: int = 8
     pooling: str = "first"
     precision: str = "float32"
+    layers: tuple[int, ...] = (-1,)
+    layer_pooling: str = "mean"
 
     def __post_init__(self) -> None:
+        problem = layers_problem(self.layers)
+        if problem:
+            raise ValueError(problem)
+        object.__setattr__(self, "layers", tuple(self.layers))  # a list is welcome; the config stays hashable
+        if self.layer_pooling not in LAYER_POOLINGS:
+            raise ValueError(f"layer_pooling must be one of {LAYER_POOLINGS}; got {self.layer_pooling!r}")
         if self.pooling not in POOLING_STRATEGIES:
             raise ValueError(f"pooling must be one of {POOLING_STRATEGIES}; got {self.pooling!r}")
         if self.precision not in PRECISIONS:
@@ -115,7 +137,7 @@ class TransformerEncoder:
         config = model.config
         pad_id, unk_id = tokenizer.pad_token_id, tokenizer.unk_token_id
         self._setup(
-            forward=lambda ids, mask, precision: _transformers_forward(model, ids, mask, precision),
+            forward=lambda *args: transformers_hidden_states(model, *args),
             encode_words=lambda words: (
                 tokenizer(
                     words,
@@ -129,6 +151,7 @@ class TransformerEncoder:
             pad_id=pad_id,
             unk_id=unk_id,
             dimension=int(config.hidden_size),
+            n_layers=int(config.num_hidden_layers),
             max_positions=usable_positions(
                 int(getattr(config, "max_position_embeddings", 512) or 512),
                 config.model_type,
@@ -142,24 +165,27 @@ class TransformerEncoder:
 
     def _setup(
         self,
-        forward: Callable[[Any, Any, str], Any],
+        forward: Callable[[Any, Any, str, tuple[int, ...]], list[Any]],
         encode_words: Callable[[list[list[str]]], list[Any]],
         special: Any,
         pad_id: int | None,
         unk_id: int | None,
         dimension: int,
+        n_layers: int,
         max_positions: int,
         files: dict[str, bytes] | None,
     ) -> None:
         """What :meth:`embed` needs, however the model was loaded.
 
         Args:
-            forward: ``(input_ids, attention_mask, precision)``, (B, T) tensors and one of
-                :data:`PRECISIONS` -> ``(B, T, D)`` float32 last hidden states.
+            forward: ``(input_ids, attention_mask, precision, layers)``, (B, T) tensors, one of
+                :data:`PRECISIONS` and hidden-state indices ``0..n_layers`` -> one ``(B, T, D)`` float32
+                tensor per index.
             encode_words: pre-split sentences -> one ``tokenizers.Encoding`` each, no special tokens.
             special: the ``Encoding`` of the one word ``"a"`` with special tokens (finds ``[CLS]``/``[SEP]``).
             pad_id, unk_id: the padding and unknown-token ids (None: padding 0, unknown = padding).
-            dimension, max_positions: the hidden size and the longest input the model allows.
+            dimension, n_layers, max_positions: the hidden size, the number of transformer layers and the
+                longest input the model allows.
             files: the files it was loaded from, if known (:meth:`to_files` returns them as they are).
         """
         self._forward = forward
@@ -168,6 +194,7 @@ class TransformerEncoder:
         self._pad_id = int(pad_id) if pad_id is not None else 0
         self._unk_id = int(unk_id) if unk_id is not None else self._pad_id
         self._dimension = dimension
+        self._n_layers = n_layers
         self._max_positions = max_positions
         self._files = files
 
@@ -248,8 +275,19 @@ class TransformerEncoder:
     # -- properties ---------------------------------------------------------------------------------------
     @property
     def dimension(self) -> int:
-        """Size of one word vector (the model's hidden size)."""
+        """The model's hidden size: a word vector's size with one layer or ``layer_pooling="mean"``."""
         return self._dimension
+
+    @property
+    def n_layers(self) -> int:
+        """The model's number of transformer layers (it has one more hidden state: the embedding output)."""
+        return self._n_layers
+
+    def output_dimension(self, config: EncoderConfig | None = None) -> int:
+        """Size of the word vectors :meth:`embed` gives with ``config``: the hidden size, times the number
+        of layers when ``config.layer_pooling`` is ``"concat"``."""
+        config = config or EncoderConfig()
+        return self._dimension * layer_factor(config.layers, config.layer_pooling)
 
     @property
     def max_positions(self) -> int:
@@ -260,11 +298,11 @@ class TransformerEncoder:
     def embed(
         self, sentences: Sequence[Sequence[str]], config: EncoderConfig | None = None
     ) -> list[np.ndarray]:
-        """Embed pre-tokenized sentences: one ``(n_words, dimension)`` float32 matrix per sentence.
+        """Embed pre-tokenized sentences: one ``(n_words, output_dimension(config))`` float32 matrix each.
 
         Args:
-            sentences: each a list of words (tokens); an empty sentence gives a ``(0, dimension)`` matrix.
-            config: casing, window length, batch bound and pooling; Spark NLP's defaults when omitted.
+            sentences: each a list of words (tokens); an empty sentence gives a ``(0, dim)`` matrix.
+            config: casing, window length, batch bound, pooling and layers; Spark NLP's defaults when omitted.
 
         Returns:
             the matrices, in the order of ``sentences``; row ``i`` is word ``i``'s vector.
@@ -290,82 +328,32 @@ class TransformerEncoder:
                 f"model's {n_special} special tokens; use at least {n_special + 2}"
             )
 
-        dim = self.dimension
-        out: list[np.ndarray] = [np.zeros((0, dim), np.float32) for _ in sentences]
+        layers = resolve_layers(config.layers, self._n_layers)  # raises before any work: a wrong index
+        dim = self.output_dimension(config)
         piece_ids, word_ids = self._tokenize(sentences, config.case_sensitive)
-
-        windows: list[Window] = []
-        for i, ids in enumerate(piece_ids):
-            if len(ids):
-                windows.extend(sentence_windows(i, len(ids), window))
-        # Long sentences are stitched from several windows into a (n_pieces, dim) buffer before pooling.
-        pending = {i: n for i, n in Counter(w.sentence for w in windows).items() if n > 1}
-        stitched = {i: np.empty((len(piece_ids[i]), dim), np.float32) for i in pending}
-
+        windows = [
+            w for i, ids in enumerate(piece_ids) if len(ids) for w in sentence_windows(i, len(ids), window)
+        ]
+        out = SentenceVectors(windows, word_ids, dim, config.pooling)
         windows.sort(key=lambda w: w.end - w.start)
         max_tokens = config.batch_size * config.max_sentence_length
-        prefix = np.asarray(self._prefix, dtype=np.int64)
-        suffix = np.asarray(self._suffix, dtype=np.int64)
-        p = len(prefix)
+        p = len(self._prefix)
         with torch.inference_mode():
             for batch in length_batches(windows, n_special, max_tokens):
-                seq_len = batch[-1].end - batch[-1].start + n_special  # sorted: the last is the longest
-                input_ids = np.full((len(batch), seq_len), self._pad_id, dtype=np.int64)
-                lengths = np.empty(len(batch), dtype=np.int64)
+                input_ids, mask = batch_inputs(batch, piece_ids, self._prefix, self._suffix, self._pad_id)
+                states = self._forward(
+                    torch.from_numpy(input_ids), torch.from_numpy(mask), config.precision, layers
+                )
+                hidden = combine_layers(states, config.layer_pooling).float().numpy()  # (batch, seq_len, dim)
                 for row, w in enumerate(batch):
-                    n = w.end - w.start
-                    input_ids[row, :p] = prefix
-                    input_ids[row, p : p + n] = piece_ids[w.sentence][w.start : w.end]
-                    input_ids[row, p + n : p + n + len(suffix)] = suffix
-                    lengths[row] = n + n_special
-                mask = (np.arange(seq_len)[None, :] < lengths[:, None]).astype(np.int64)
-                hidden = self._forward(
-                    torch.from_numpy(input_ids), torch.from_numpy(mask), config.precision
-                )  # (batch, seq_len, dim)
-                hidden_np = hidden.float().numpy()
-                for row, w in enumerate(batch):
-                    pieces = hidden_np[row, p + w.keep_start - w.start : p + w.keep_end - w.start]
-                    if w.sentence not in pending:  # the whole sentence is in this row
-                        out[w.sentence] = pool(pieces, word_ids[w.sentence], config.pooling)
-                        continue
-                    stitched[w.sentence][w.keep_start : w.keep_end] = pieces
-                    pending[w.sentence] -= 1
-                    if pending[w.sentence] == 0:
-                        out[w.sentence] = pool(stitched.pop(w.sentence), word_ids[w.sentence], config.pooling)
-        return out
+                    out.add(w, hidden[row, p + w.keep_start - w.start : p + w.keep_end - w.start])
+        return out.vectors
 
     def _tokenize(
         self, sentences: Sequence[Sequence[str]], case_sensitive: bool
     ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Wordpiece ids and their word indices per sentence, every word with at least one piece."""
-        # A Python str may hold lone surrogates (JSON "\ud800", bytes read with errors="surrogateescape"),
-        # which the Rust tokenizer refuses with a bare TypeError: read them as U+FFFD, an unknown char.
-        words = [[_LONE_SURROGATE.sub("\ufffd", w) for w in s] for s in sentences]
-        if not case_sensitive:
-            words = [[w.lower() for w in s] for s in words]
-        nonempty = [i for i, s in enumerate(words) if s]
-        piece_ids = [np.zeros(0, np.int64) for _ in words]
-        word_ids = [np.zeros(0, np.int64) for _ in words]
-        if not nonempty:
-            return piece_ids, word_ids
-        encodings = self._encode_words([words[i] for i in nonempty])
-        for i, encoding in zip(nonempty, encodings, strict=True):
-            ids = np.asarray(encoding.ids, dtype=np.int64)
-            wids = np.asarray(encoding.word_ids, dtype=np.int64)
-            if len(np.unique(wids)) != len(words[i]):
-                ids, wids = fill_dropped_words(ids, wids, len(words[i]), self._unk_id)
-            piece_ids[i], word_ids[i] = ids, wids
-        return piece_ids, word_ids
-
-
-def _transformers_forward(model: PreTrainedModel, input_ids: Any, mask: Any, precision: str) -> Any:
-    """A transformers model's last hidden states; it runs in float32 only."""
-    if precision != "float32":
-        raise ValueError(
-            f"precision={precision!r} runs on sparktag's own BERT only (a 'bert' model with gelu or relu and "
-            f"absolute positions, and a BERT tokenizer); this {model.config.model_type!r} model runs in float32"
-        )
-    return model(input_ids=input_ids, attention_mask=mask).last_hidden_state
+        return split_words(sentences, self._encode_words, case_sensitive, self._unk_id)
 
 
 # -- process-wide cache ---------------------------------------------------------------------------------

@@ -14,6 +14,13 @@ from pyspark.ml.param import TypeConverters
 
 from sparktag.annotation import Annotation, AnnotatorType
 from sparktag.embeddings.annotate import embed_rows
+from sparktag.embeddings.layers import (
+    LAYER_POOLINGS,
+    layer_count,
+    layer_factor,
+    layers_problem,
+    resolve_layers,
+)
 from sparktag.embeddings.transformer import PRECISIONS
 from sparktag.spark.params import (
     HasBatchSize,
@@ -37,6 +44,13 @@ def _max_sentence_length_check(value: int) -> str | None:
     return None if value >= 8 else f"maxSentenceLength must be at least 8 wordpieces; got {value}"
 
 
+def _layers_check(value: list[int]) -> str | None:
+    return layers_problem(value, "layers")
+
+
+_layer_pooling_check = one_of("layerPooling", LAYER_POOLINGS)
+
+
 class BertEmbeddings(
     AnnotatorModel, HasBatchSize, HasCaseSensitive, HasDimension, HasStorageRef, WeightsReadWrite
 ):
@@ -45,6 +59,9 @@ class BertEmbeddings(
     Create one with :meth:`loadSavedModel` (a local model folder), :meth:`pretrained` (a name in the local
     model cache) or :meth:`load` (a saved stage). Every token gets a vector: sentences longer than
     ``maxSentenceLength`` wordpieces are encoded in overlapping windows, never truncated.
+
+    ``layers`` and ``layerPooling`` choose the hidden layers a vector is made of (the last one by default);
+    ``dimension`` follows them: with ``layerPooling="concat"`` it is ``len(layers)`` times the hidden size.
 
     Example:
         >>> emb = BertEmbeddings.pretrained("all_minilm_l6_v2", "en")  # doctest: +SKIP
@@ -79,6 +96,24 @@ class BertEmbeddings(
             "float32",
             check=one_of("precision", PRECISIONS),
         ),
+        ParamSpec(
+            "layers",
+            "the encoder's hidden states a vector is made of, as Python indices into transformers' "
+            "hidden_states: -1 the last layer (the default), -2 the one before, 0 the embedding output; e.g. "
+            "[-1, -2, -3, -4] for the last four (the BERT paper's best NER features). sparktag's own BERT "
+            "stops after the deepest layer asked for, so [-2] also saves the last layer's compute",
+            TypeConverters.toListInt,
+            [-1],
+            check=_layers_check,
+        ),
+        ParamSpec(
+            "layerPooling",
+            "how the chosen layers are combined: 'mean' (averaged; the hidden size) or 'concat' (joined in the "
+            "order of layers; dimension = len(layers) * hidden size, and the tagger learns its own mix of them)",
+            TypeConverters.toString,
+            "mean",
+            check=_layer_pooling_check,
+        ),
     )
     param_defaults = {"batchSize": 8, "caseSensitive": False, "dimension": 768, "storageRef": "bert"}
 
@@ -93,12 +128,15 @@ class BertEmbeddings(
         maxSentenceLength: int | None = None,
         poolingStrategy: str | None = None,
         precision: str | None = None,
+        layers: list[int] | None = None,
+        layerPooling: str | None = None,
         storageRef: str | None = None,
     ) -> None:
         super().__init__()
-        self._init_params(self._input_kwargs)
         self._files: dict[str, bytes] | None = None
         self._digest: str | None = None
+        self._n_layers: int | None = None  # the model's, once it has one (from its config.json)
+        self._init_params(self._input_kwargs)
 
     # -- creation ---------------------------------------------------------------------------------------
     @classmethod
@@ -121,7 +159,7 @@ class BertEmbeddings(
         # stage's files: on sparktag's own BERT (the same vectors, and bfloat16 available).
         get_encoder(stage._digest or "", lambda: TransformerEncoder.from_bert_files(files) or encoder)
         name = os.path.basename(os.path.normpath(folder))
-        return stage._set(dimension=encoder.dimension, storageRef=name)
+        return stage._set(dimension=encoder.dimension, storageRef=name)  # the defaults: the last layer only
 
     @classmethod
     def pretrained(
@@ -135,12 +173,42 @@ class BertEmbeddings(
 
     # -- params -----------------------------------------------------------------------------------------
     def setDimension(self, value: int) -> BertEmbeddings:
-        raise ValueError("dimension is read from the model and cannot be set")
+        raise ValueError("dimension is read from the model (and layers, layerPooling) and cannot be set")
+
+    def setLayers(self, value: list[int]) -> BertEmbeddings:
+        """Set layers: the hidden states a vector is made of (-1 the last layer, 0 the embedding output).
+
+        Checked against the model's number of layers when the stage has a model; ``dimension`` follows.
+        """
+        return self._set_layers(TypeConverters.toListInt(value), self.getLayerPooling())
+
+    def setLayerPooling(self, value: str) -> BertEmbeddings:
+        """Set layerPooling: 'mean' or 'concat' of the chosen layers; ``dimension`` follows."""
+        return self._set_layers(self.getLayers(), TypeConverters.toString(value))
+
+    def _set_layers(self, layers: list[int], pooling: str) -> BertEmbeddings:
+        problem = _layers_check(layers) or _layer_pooling_check(pooling)
+        if problem:
+            raise ValueError(problem)
+        self._check_layer_range(layers)
+        # dimension is the hidden size times the factor of the layers and pooling set before
+        hidden = self.getDimension() // layer_factor(self.getLayers(), self.getLayerPooling())
+        return self._set(
+            layers=layers, layerPooling=pooling, dimension=hidden * layer_factor(layers, pooling)
+        )
+
+    def _check_layer_range(self, layers: list[int]) -> None:
+        """Refuse an index the model does not have (a stage without a model yet is checked when it runs)."""
+        if self._n_layers is not None:
+            resolve_layers(layers, self._n_layers, "BertEmbeddings layers")
 
     # -- weights ----------------------------------------------------------------------------------------
     def _set_encoder_files(self, files: dict[str, bytes]) -> None:
+        import json
+
         self._files = files
         self._digest = files_digest(files)
+        self._n_layers = layer_count(json.loads(files["config.json"])) if "config.json" in files else None
 
     def _to_files(self) -> dict[str, bytes]:
         if self._files is None:
@@ -162,7 +230,10 @@ class BertEmbeddings(
             batch_size=self.getBatchSize(),
             pooling=self.getPoolingStrategy(),
             precision=self.getPrecision(),
+            layers=tuple(self.getLayers()),
+            layer_pooling=self.getLayerPooling(),
         )
+        self._check_layer_range(self.getLayers())  # here, before a Spark job fails on it
 
         def annotate(columns: list[list[Any]]) -> list[list[Annotation]]:
             from sparktag.embeddings.transformer import TransformerEncoder, get_encoder

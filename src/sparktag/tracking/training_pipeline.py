@@ -30,7 +30,7 @@ def embedding_stages(config: ExperimentConfig) -> list[Any]:
         embeddings = BertEmbeddings.pretrained(config.embeddings)
     try:
         embeddings.setParams(**config.embeddings_params)
-    except TypeError as err:  # an unknown name: a mistake in the config file
+    except (TypeError, ValueError) as err:  # an unknown name or a refused value: a mistake in the config file
         raise ValueError(f"embeddings_params: {err}") from None
     return [
         DocumentAssembler().setInputCol("text").setOutputCol("document"),
