@@ -85,7 +85,8 @@ class PruningListener:
             value = validation_score(event.validation, self.metric)
             self.scores[event.epoch] = value
             self.trial.report(value, event.epoch)
-            if self.trial.should_prune():
+            # after the last epoch there is nothing left to save: the trial is complete, never pruned
+            if event.epoch < event.total_epochs and self.trial.should_prune():
                 self.pruned_at = event.epoch
                 raise StopTraining(f"pruned after epoch {event.epoch}: validation {self.metric} {value:.4f}")
         elif isinstance(event, TrainingEnded):
