@@ -75,3 +75,19 @@ def autolog_pipeline(bert_dir: str | Path, logs: Path, epochs: int) -> Any:
         outputLogsPath=str(logs),
     )
     return Pipeline(stages=[*text_stages(), bert(bert_dir), approach])
+
+
+def gold_and_pred(
+    df: Any, label_col: str = "label", ner_col: str = "ner"
+) -> tuple[list[list[str]], list[list[str]]]:
+    """Gold tags matched to the pipeline's tokens by span (as training does), and the predicted tags."""
+    from sparktag.annotation import from_rows
+    from sparktag.core.labels import align_labels
+
+    gold, pred = [], []
+    for row in df.select(label_col, "token", ner_col).collect():
+        tokens = from_rows(row["token"])
+        tags = {a.begin: a.result for a in from_rows(row[ner_col])}
+        gold.append(align_labels(tokens, from_rows(row[label_col])))
+        pred.append([tags.get(t.begin, "O") for t in tokens])
+    return gold, pred

@@ -14,11 +14,10 @@ from sparktag.annotator import (
     NerDLModel,
 )
 from sparktag.base import LightPipeline
-from sparktag.core.labels import align_labels
 from sparktag.ner.metrics import entity_scores
 from sparktag.training import CoNLL
 
-from pipelines import bert, ner, text_stages
+from pipelines import bert, gold_and_pred, ner, text_stages
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -50,17 +49,6 @@ def trained(spark, sample_dir, sample_bert_dir, tmp_path_factory):
     ner = approach(tmp, validationSplit=0.1)
     model = Pipeline(stages=[*stages, ner]).fit(train)
     return model, train, ner, tmp
-
-
-def gold_and_pred(df, label_col="label", ner_col="ner"):
-    """Gold tags matched to the pipeline's tokens by span (as training does), and the predicted tags."""
-    gold, pred = [], []
-    for row in df.select(label_col, "token", ner_col).collect():
-        tokens = from_rows(row["token"])
-        tags = {a.begin: a.result for a in from_rows(row[ner_col])}
-        gold.append(align_labels(tokens, from_rows(row[label_col])))
-        pred.append([tags.get(t.begin, "O") for t in tokens])
-    return gold, pred
 
 
 def test_model_fits_its_training_data(trained):

@@ -343,13 +343,11 @@ def test_pipeline_on_concatenated_layers_trains_saves_and_serves(
     import mlflow
     from pyspark.ml import Pipeline
 
-    from sparktag.annotation import from_rows
-    from sparktag.core.labels import align_labels
     from sparktag.mlflow import load_model, save_model
     from sparktag.ner.metrics import entity_scores
     from sparktag.training import CoNLL
 
-    from pipelines import bert, chunks, ner, text_stages
+    from pipelines import bert, chunks, gold_and_pred, ner, text_stages
 
     train = CoNLL().readDataset(spark, str(sample_dir / "train.conll")).limit(60).cache()
     embeddings = bert(sample_bert_dir, layers=[-1, -2], layerPooling="concat")
@@ -357,12 +355,7 @@ def test_pipeline_on_concatenated_layers_trains_saves_and_serves(
     model = Pipeline(stages=[*text_stages(), embeddings, approach, chunks()]).fit(train)
     assert model.stages[3].getDimension() == 64
 
-    gold, pred = [], []
-    for row in model.transform(train).select("label", "token", "ner").collect():
-        tokens = from_rows(row["token"])
-        tags = {a.begin: a.result for a in from_rows(row["ner"])}
-        gold.append(align_labels(tokens, from_rows(row["label"])))
-        pred.append([tags.get(t.begin, "O") for t in tokens])
+    gold, pred = gold_and_pred(model.transform(train))
     assert entity_scores(gold, pred).micro_f1 > 0.8  # it learned from the concatenated vectors
 
     save_model(model, str(tmp_path / "model"))
