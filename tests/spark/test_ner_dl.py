@@ -168,3 +168,24 @@ def test_checkpoint_params_reach_the_trainer(tmp_path):
     config = ner.train_config()
     assert config.checkpoint_dir == str(tmp_path / "ckpt") and config.resume_from_checkpoint is False
     assert ner.params_dict()["checkpointPath"] == str(tmp_path / "ckpt")
+
+
+def test_featurizing_runs_in_the_same_python_worker_as_the_stages_before_it(trained, sample_bert_dir):
+    import numpy as np
+
+    from sparktag.spark.ner_features import examples, featurize
+
+    _, train, _, _ = trained
+    embedded = Pipeline(stages=preprocessing(str(sample_bert_dir))).fit(train).transform(train)
+    cols = ("sentence", "token", "embeddings", "label")
+    fused = featurize(embedded, *cols, entities=[], name="fused")
+    plan = fused._jdf.queryExecution().executedPlan().toString()
+    assert plan.count("MapInArrow") == 1, plan  # the vectors never go back through the JVM
+    # any other DataFrame (here a select) is featurised by Python workers of its own, to the same records
+    alone = featurize(embedded.select("*"), *cols, entities=[], name="alone")
+    assert alone._jdf.queryExecution().executedPlan().toString().count("MapInArrow") == 2
+    got, want = examples(fused), examples(alone)
+    assert len(got) >= train.count() > 0  # the SentenceDetector splits a few rows in two
+    assert [(e.tokens, e.tags) for e in got] == [(e.tokens, e.tags) for e in want]
+    assert all(np.array_equal(a.embeddings, b.embeddings) for a, b in zip(got, want, strict=True))
+    assert {t for e in got for t in e.tags} >= {"O", "I-PER", "I-LOC"}

@@ -1,7 +1,8 @@
 """NerDLApproach's featurising: annotation rows -> per-sentence records (on the executors) -> examples (driver).
 
 Each partition turns its rows into compact per-sentence records with ``mapInArrow``: the token texts, the gold
-tags (:func:`sparktag.core.labels.align_labels`) and one float32 buffer of the sentence's vectors. The driver
+tags (:func:`sparktag.core.labels.align_labels`) and one float32 buffer of the sentence's vectors. When the
+columns come straight from sparktag stages, featurising runs in the same Python worker as those stages. The driver
 reads them back as :class:`~sparktag.ner.data.NerExample` views of the Arrow buffers (no copies), all at once or,
 with ``enableMemoryOptimizer``, streamed from local parquet in bounded chunks every epoch.
 """
@@ -78,6 +79,13 @@ def featurize(
                 _add_records(out, tokens or [], embeddings or [], labels or [], entities, name, cols)
             yield pa.RecordBatch.from_pydict(out, schema=record_schema())
 
+    from sparktag.spark.stage import _CHAIN_ATTR, _Chain, _compose
+
+    chain = getattr(df, _CHAIN_ATTR, None)
+    if isinstance(chain, _Chain) and not getattr(df, "is_cached", False):
+        # run in the same Python worker as the sparktag stages that made the columns (see sparktag.spark.stage):
+        # the embedding vectors go straight from the encoder to the records, never back through the JVM
+        return chain.source.mapInArrow(_compose((*chain.mappers, run)), schema)
     return df.select(*cols).mapInArrow(run, schema)
 
 
